@@ -1,0 +1,96 @@
+#include "apps/flags.h"
+
+#include <cstdio>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace aha::cli {
+
+std::optional<std::string> ParsedFlags::Get(const std::string& name) const {
+  auto it = values_.find(name);
+  if (it == values_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string ParsedFlags::GetOr(const std::string& name, const std::string& fallback) const {
+  return Get(name).value_or(fallback);
+}
+
+absl::StatusOr<int64_t> ParsedFlags::GetInt(const std::string& name, int64_t fallback) const {
+  auto value = Get(name);
+  if (!value) return fallback;
+  int64_t parsed;
+  if (!absl::SimpleAtoi(*value, &parsed)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " expects an integer, got '", *value, "'"));
+  }
+  return parsed;
+}
+
+absl::StatusOr<double> ParsedFlags::GetDouble(const std::string& name, double fallback) const {
+  auto value = Get(name);
+  if (!value) return fallback;
+  double parsed;
+  if (!absl::SimpleAtod(*value, &parsed)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " expects a number, got '", *value, "'"));
+  }
+  return parsed;
+}
+
+absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
+                                       const std::vector<FlagSpec>& specs) {
+  ParsedFlags parsed;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
+      parsed.positional_.push_back(arg);
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name == "help") {
+      parsed.values_["help"] = "";
+      continue;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& s : specs) {
+      if (s.name == name) spec = &s;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag --", name, "; run with --help to list the flags"));
+    }
+    if (spec->is_switch) {
+      if (value) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+      }
+      parsed.values_[name] = "true";
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " expects a value"));
+      }
+      value = args[++i];
+    }
+    parsed.values_[name] = *value;
+  }
+  return parsed;
+}
+
+void PrintFlagHelp(const std::string& command, const std::string& usage,
+                   const std::vector<FlagSpec>& specs) {
+  std::printf("usage: aha %s %s\n\n", command.c_str(), usage.c_str());
+  for (const FlagSpec& s : specs) {
+    std::string left = "--" + s.name + (s.is_switch ? "" : " VALUE");
+    std::printf("  %-24s %s\n", left.c_str(), s.help.c_str());
+  }
+}
+
+}  // namespace aha::cli

@@ -1,0 +1,49 @@
+// Command-line flags for the subcommands: `--name value`, `--name=value` and bare
+// `--switch`, checked against the flags a command declares.
+#ifndef AHA_APPS_FLAGS_H_
+#define AHA_APPS_FLAGS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace aha::cli {
+
+struct FlagSpec {
+  std::string name;  // without the leading dashes
+  std::string help;  // what the flag sets, and its unit or default
+  bool is_switch = false;  // takes no value
+};
+
+class ParsedFlags {
+ public:
+  bool Has(const std::string& name) const { return values_.count(name) > 0; }
+  std::optional<std::string> Get(const std::string& name) const;
+  std::string GetOr(const std::string& name, const std::string& fallback) const;
+  // Typed accessors; an unparsable value is an error that names the flag.
+  absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
+  absl::StatusOr<double> GetDouble(const std::string& name, double fallback) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  friend absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>&,
+                                                const std::vector<FlagSpec>&);
+  std::map<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// Parses `args` against `specs`. An unknown flag or a missing value is an error. `--help`
+// is always accepted as a switch.
+absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
+                                       const std::vector<FlagSpec>& specs);
+
+// Prints "usage: aha COMMAND USAGE" and one line per flag to stdout.
+void PrintFlagHelp(const std::string& command, const std::string& usage,
+                   const std::vector<FlagSpec>& specs);
+
+}  // namespace aha::cli
+
+#endif  // AHA_APPS_FLAGS_H_

@@ -1,0 +1,58 @@
+// The `aha` binary: dispatches to the subcommand named by the first argument.
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "apps/command.h"
+
+namespace aha::cli {
+
+std::vector<Command>& MutableCommands() {
+  static std::vector<Command> commands;
+  return commands;
+}
+
+bool RegisterCommand(const Command& command) {
+  MutableCommands().push_back(command);
+  return true;
+}
+
+const std::vector<Command>& Commands() { return MutableCommands(); }
+
+namespace {
+
+void PrintUsage(std::FILE* out) {
+  std::vector<Command> commands = Commands();
+  std::sort(commands.begin(), commands.end(),
+            [](const Command& a, const Command& b) { return std::strcmp(a.name, b.name) < 0; });
+  std::fprintf(out, "usage: aha COMMAND [ARGS...]\n\ncommands:\n");
+  for (const Command& c : commands) std::fprintf(out, "  %-12s %s\n", c.name, c.summary);
+  std::fprintf(out, "\nRun `aha COMMAND --help` for a command's options.\n");
+}
+
+}  // namespace
+}  // namespace aha::cli
+
+int main(int argc, char** argv) {
+  using aha::cli::Commands;
+  if (argc < 2) {
+    aha::cli::PrintUsage(stderr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "help" || name == "--help" || name == "-h") {
+    aha::cli::PrintUsage(stdout);
+    return 0;
+  }
+  for (const auto& command : Commands()) {
+    if (name == command.name) {
+      std::vector<std::string> args(argv + 2, argv + argc);
+      return command.run(args);
+    }
+  }
+  std::fprintf(stderr, "aha: unknown command '%s'\n\n", name.c_str());
+  aha::cli::PrintUsage(stderr);
+  return 2;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that aha builds and runs with. Safe to run again:
+# packages already present are skipped, so a second run costs a few seconds.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libtorch-dev          # LibTorch 1.13.1 (CPU)
+  libopenblas0-openmp   # fast BLAS for LibTorch; the pthread variant fights LibTorch's threads
+  libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  echo "install_deps: installing ${missing[*]}"
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# libtorch-dev pulls in a BLAS; make sure libblas.so.3 resolves to OpenBLAS (OpenMP build),
+# because the reference BLAS is about 60x slower for LibTorch's matmuls.
+blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
+if [[ -n "$blas" && "$blas" != *openblas* ]]; then
+  alt=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu | grep openblas | head -1)
+  if [[ -n "$alt" ]]; then
+    echo "install_deps: pointing libblas.so.3 at $alt"
+    "${sudo_cmd[@]:-}" update-alternatives --set libblas.so.3-x86_64-linux-gnu "$alt"
+  fi
+fi
+echo "install_deps: done"
