@@ -8,6 +8,7 @@ packages=(
   libtorch-dev          # LibTorch 1.13.1 (CPU)
   libopenblas0-openmp   # fast BLAS for LibTorch; the pthread variant fights LibTorch's threads
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev
+  libutf8proc-dev       # NFC normalization for Hugging Face tokenizers (Qwen)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 
