@@ -1,0 +1,196 @@
+// RewardSet: builds the configured rewards and combines their scores.
+#include "rewards/reward_set.h"
+
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "rewards/command_reward.h"
+#include "rewards/plugin_reward.h"
+
+namespace aha {
+namespace {
+
+// Converts a YAML mapping to JSON, for a plugin's `options:`. Scalars stay strings unless
+// they read as booleans or numbers, as YAML 1.2's core schema would type them.
+nlohmann::json YamlToJson(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map: {
+      nlohmann::json object = nlohmann::json::object();
+      for (const auto& item : node) object[item.first.as<std::string>()] = YamlToJson(item.second);
+      return object;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json array = nlohmann::json::array();
+      for (const auto& item : node) array.push_back(YamlToJson(item));
+      return array;
+    }
+    case YAML::NodeType::Scalar: {
+      if (node.Tag() == "!") return node.Scalar();  // a quoted string
+      int64_t integer;
+      double real;
+      bool boolean;
+      if (YAML::convert<int64_t>::decode(node, integer)) return integer;
+      if (YAML::convert<double>::decode(node, real)) return real;
+      if (YAML::convert<bool>::decode(node, boolean)) return boolean;
+      return node.Scalar();
+    }
+    default:
+      return nullptr;
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Reward>> BuildReward(RewardOptions& options) {
+  const std::string& name = options.reward_name();
+  bool is_command = options.Has("command");
+  bool is_plugin = options.Has("plugin");
+  if (is_command && is_plugin) {
+    return options.EntryError("has both `command` and `plugin`; keep one");
+  }
+
+  if (is_command) {
+    ASSIGN_OR_RETURN(std::vector<std::string> argv, options.GetStringList("command"));
+    ASSIGN_OR_RETURN(ExternalRewardOptions external, ReadExternalRewardOptions(options, true));
+    absl::StatusOr<std::unique_ptr<CommandReward>> reward =
+        CommandReward::Create(name, std::move(argv), external);
+    if (!reward.ok()) return options.KeyError("command", std::string(reward.status().message()));
+    return std::unique_ptr<Reward>(*std::move(reward));
+  }
+
+  if (is_plugin) {
+    ASSIGN_OR_RETURN(std::string path, options.GetString("plugin", ""));
+    ASSIGN_OR_RETURN(ExternalRewardOptions external, ReadExternalRewardOptions(options, false));
+    YAML::Node plugin_options = options.GetNode("options");
+    if (plugin_options.IsDefined() && !plugin_options.IsMap()) {
+      return options.KeyError("options", "expected a mapping of the plugin's options");
+    }
+    std::string options_json =
+        plugin_options.IsDefined() ? YamlToJson(plugin_options).dump() : "{}";
+    absl::StatusOr<std::unique_ptr<PluginReward>> reward =
+        PluginReward::Load(name, path, options_json, external);
+    if (!reward.ok()) return options.KeyError("plugin", std::string(reward.status().message()));
+    return std::unique_ptr<Reward>(*std::move(reward));
+  }
+
+  const RewardFactory* factory = FindReward(name);
+  if (factory == nullptr) {
+    return options.KeyError(
+        "name", absl::StrCat("no reward is registered under this name; built-in and linked "
+                             "rewards: ",
+                             absl::StrJoin(RegisteredRewardNames(), ", "),
+                             ". For an external reward add `command:` or `plugin:`"));
+  }
+  return (*factory)(options);
+}
+
+}  // namespace
+
+std::optional<double> MeanOfPresent(absl::Span<const std::optional<double>> scores) {
+  double sum = 0.0;
+  int64_t count = 0;
+  for (const std::optional<double>& score : scores) {
+    if (!score) continue;
+    sum += *score;
+    ++count;
+  }
+  if (count == 0) return std::nullopt;
+  return sum / static_cast<double>(count);
+}
+
+absl::StatusOr<RewardSet> RewardSet::FromYaml(const YAML::Node& rewards,
+                                              const std::string& source_file) {
+  if (!rewards.IsDefined() || rewards.IsNull()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_file, ": missing `rewards:`; list at least one reward"));
+  }
+  if (!rewards.IsSequence() || rewards.size() == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source_file, ": `rewards:` must be a non-empty list of entries such as `- name: format`"));
+  }
+
+  RewardSet set;
+  std::set<std::string> names;
+  std::optional<size_t> marked_accuracy;
+  for (size_t i = 0; i < rewards.size(); ++i) {
+    const YAML::Node& entry = rewards[i];
+    std::string position = absl::StrCat(source_file, ": rewards entry ", i + 1);
+    if (!entry.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat(position, ": expected a mapping with `name:`"));
+    }
+    if (!entry["name"].IsDefined() || !entry["name"].IsScalar() ||
+        entry["name"].Scalar().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(position, ": missing `name:`"));
+    }
+    RewardOptions options(entry, source_file, entry["name"].Scalar());
+    options.GetNode("name");
+    if (!names.insert(options.reward_name()).second) {
+      return options.KeyError("name", "used by an earlier entry; names must be unique");
+    }
+
+    Component component;
+    component.name = options.reward_name();
+    ASSIGN_OR_RETURN(component.weight, options.GetDouble("weight", 1.0));
+    ASSIGN_OR_RETURN(bool is_accuracy, options.GetBool("accuracy", false));
+    if (is_accuracy && marked_accuracy) {
+      return options.KeyError("accuracy", absl::StrCat("already set on '",
+                                                       set.components_[*marked_accuracy].name,
+                                                       "'; mark one reward only"));
+    }
+    if (is_accuracy) marked_accuracy = i;
+    ASSIGN_OR_RETURN(component.reward, BuildReward(options));
+    RETURN_IF_ERROR(options.CheckNoUnreadKeys());
+    set.components_.push_back(std::move(component));
+  }
+
+  set.accuracy_index_ = marked_accuracy;
+  for (size_t r = 0; r < set.components_.size() && !set.accuracy_index_; ++r) {
+    const std::string& name = set.components_[r].name;
+    if (name == "math_accuracy" || name == "countdown" || name == "gsm8k") set.accuracy_index_ = r;
+  }
+  return set;
+}
+
+absl::StatusOr<ScoredBatch> RewardSet::ScoreBatch(absl::Span<const RewardSample> samples) {
+  const size_t n = samples.size();
+  ScoredBatch batch;
+  batch.total.assign(n, 0.0);
+  batch.all_abstained.assign(n, true);
+
+  for (Component& component : components_) {
+    absl::StatusOr<RewardResult> result = component.reward->Score(samples);
+    if (!result.ok()) {
+      return absl::Status(result.status().code(), absl::StrCat("reward '", component.name,
+                                                               "': ", result.status().message()));
+    }
+    if (result->scores.size() != n) {
+      return absl::InternalError(absl::StrCat("reward '", component.name, "' returned ",
+                                              result->scores.size(), " scores for ", n,
+                                              " samples; a reward must score every sample"));
+    }
+
+    int64_t errors = result->num_errors;
+    for (size_t i = 0; i < n; ++i) {
+      std::optional<double>& score = result->scores[i];
+      if (score && !std::isfinite(*score)) {
+        batch.info.push_back(absl::StrCat(component.name, ": sample ", i, " scored ", *score,
+                                          ", counted as an error and an abstain"));
+        score.reset();
+        ++errors;
+      }
+      if (!score) continue;
+      batch.total[i] += component.weight * *score;
+      batch.all_abstained[i] = false;
+    }
+    for (std::string& line : result->info) {
+      batch.info.push_back(absl::StrCat(component.name, ": ", std::move(line)));
+    }
+    batch.components.push_back(std::move(result->scores));
+    batch.error_counts.push_back(errors);
+  }
+  return batch;
+}
+
+}  // namespace aha
