@@ -1,0 +1,167 @@
+// JSONL readers and writer.
+#include "data/jsonl.h"
+
+#include <cmath>
+#include <fstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+
+namespace aha::data {
+namespace {
+
+// Debian's Abseil has its own absl::string_view, distinct from std::string_view.
+std::string Trimmed(std::string_view text) {
+  return std::string(absl::StripAsciiWhitespace(absl::string_view(text.data(), text.size())));
+}
+
+absl::StatusOr<std::string> ExtractBoxed(std::string_view text) {
+  const std::string_view marker = "\\boxed{";
+  const size_t start = text.rfind(marker);
+  if (start == std::string_view::npos) {
+    return absl::InvalidArgumentError("the answer has no \\boxed{...}");
+  }
+  int depth = 1;
+  const size_t open = start + marker.size();
+  for (size_t i = open; i < text.size(); ++i) {
+    if (text[i] == '{') ++depth;
+    if (text[i] == '}' && --depth == 0) return Trimmed(text.substr(open, i - open));
+  }
+  return absl::InvalidArgumentError("the last \\boxed{ in the answer is never closed");
+}
+
+absl::StatusOr<std::string> ExtractGroundTruth(const std::string& answer, AnswerFormat format) {
+  switch (format) {
+    case AnswerFormat::kAsIs:
+      return Trimmed(answer);
+    case AnswerFormat::kGsm8k: {
+      const size_t marker = answer.rfind("#### ");
+      if (marker == std::string::npos) {
+        return absl::InvalidArgumentError(
+            "the answer has no '#### ' final-answer marker that answer_format gsm8k expects");
+      }
+      return Trimmed(std::string_view(answer).substr(marker + 5));
+    }
+    case AnswerFormat::kBoxed:
+      return ExtractBoxed(answer);
+  }
+  return absl::InternalError("unhandled answer format");
+}
+
+absl::StatusOr<std::string> StringField(const nlohmann::json& row, const std::string& name) {
+  if (!row.contains(name)) {
+    return absl::InvalidArgumentError(absl::StrCat("missing field '", name, "'"));
+  }
+  if (!row[name].is_string()) {
+    return absl::InvalidArgumentError(absl::StrCat("field '", name, "' must be a string, got ",
+                                                   row[name].type_name()));
+  }
+  return row[name].get<std::string>();
+}
+
+// Accepts numbers too, because some answer fields (AMC) hold 27.0 rather than "27".
+absl::StatusOr<std::string> AnswerText(const nlohmann::json& row, const std::string& name) {
+  if (row.contains(name) && row[name].is_number()) {
+    const nlohmann::json& value = row[name];
+    if (value.is_number_integer()) return value.dump();
+    const double d = value.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
+      return absl::StrCat(static_cast<int64_t>(d));
+    }
+    return value.dump();
+  }
+  return StringField(row, name);
+}
+
+}  // namespace
+
+absl::StatusOr<AnswerFormat> ParseAnswerFormat(std::string_view name) {
+  if (name == "as_is") return AnswerFormat::kAsIs;
+  if (name == "gsm8k") return AnswerFormat::kGsm8k;
+  if (name == "boxed") return AnswerFormat::kBoxed;
+  return absl::InvalidArgumentError(absl::StrCat("unknown answer_format '", std::string(name),
+                                                 "'; expected as_is, gsm8k or boxed"));
+}
+
+absl::Status ReadJsonlObjects(
+    const std::string& path,
+    const std::function<absl::Status(int64_t line, const nlohmann::json& row)>& visit) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
+  std::string text;
+  int64_t line = 0;
+  int64_t records = 0;
+  while (std::getline(in, text)) {
+    ++line;
+    if (Trimmed(text).empty()) continue;
+    nlohmann::json row = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (row.is_discarded()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ":", line, ": invalid JSON; each line must be one JSON object"));
+    }
+    if (!row.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": expected a JSON object, got ",
+                                                     row.type_name()));
+    }
+    absl::Status status = visit(line, row);
+    if (!status.ok()) {
+      return absl::Status(status.code(), absl::StrCat(path, ":", line, ": ", status.message()));
+    }
+    ++records;
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read failed at line ", line));
+  if (records == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": the file holds no JSONL records"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<Example>> LoadJsonlDataset(const JsonlOptions& options) {
+  std::vector<Example> examples;
+  RETURN_IF_ERROR(ReadJsonlObjects(
+      options.path, [&](int64_t, const nlohmann::json& row) -> absl::Status {
+        Example example;
+        example.id = static_cast<int64_t>(examples.size());
+        ASSIGN_OR_RETURN(example.question, StringField(row, options.question_field));
+        ASSIGN_OR_RETURN(std::string answer, AnswerText(row, options.answer_field));
+        ASSIGN_OR_RETURN(example.ground_truth, ExtractGroundTruth(answer, options.answer_format));
+        example.fields = row;
+        examples.push_back(std::move(example));
+        return absl::OkStatus();
+      }));
+  return examples;
+}
+
+absl::StatusOr<std::vector<SftExample>> LoadSftJsonl(const SftOptions& options) {
+  std::vector<SftExample> examples;
+  RETURN_IF_ERROR(ReadJsonlObjects(
+      options.path, [&](int64_t, const nlohmann::json& row) -> absl::Status {
+        SftExample example;
+        example.id = static_cast<int64_t>(examples.size());
+        ASSIGN_OR_RETURN(example.prompt, StringField(row, options.prompt_field));
+        ASSIGN_OR_RETURN(example.response, StringField(row, options.response_field));
+        examples.push_back(std::move(example));
+        return absl::OkStatus();
+      }));
+  return examples;
+}
+
+absl::Status WriteJsonl(const std::string& path, const std::vector<nlohmann::json>& rows) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) return absl::PermissionDeniedError(absl::StrCat(path, ": cannot open for writing"));
+  for (const nlohmann::json& row : rows) out << row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  out.flush();
+  if (!out) return absl::DataLossError(absl::StrCat(path, ": write failed"));
+  return absl::OkStatus();
+}
+
+nlohmann::json ExampleToJson(const Example& example) {
+  nlohmann::json row = example.fields.is_object() ? example.fields : nlohmann::json::object();
+  row["id"] = example.id;
+  row["question"] = example.question;
+  row["ground_truth"] = example.ground_truth;
+  return row;
+}
+
+}  // namespace aha::data
