@@ -1,0 +1,204 @@
+// String rewrites that turn LaTeX answers into the plain form expression.h parses.
+#include "rewards/math/latex_normalize.h"
+
+#include <cctype>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_replace.h"
+#include "rewards/math/text_util.h"
+
+namespace aha::math {
+namespace {
+
+bool IsLetter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+
+// Removes or replaces the control word `command` (for example "\left") wherever it is not the
+// prefix of a longer control word such as "\leftarrow".
+std::string ReplaceControlWord(std::string_view text, std::string_view command,
+                               std::string_view replacement) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t found = text.find(command, i);
+    if (found == std::string_view::npos) break;
+    size_t end = found + command.size();
+    out.append(text.substr(i, found - i));
+    if (end < text.size() && IsLetter(text[end])) {
+      out.append(command);
+    } else {
+      out.append(replacement);
+    }
+    i = end;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+// Unwraps \command{X} to X, or to " " when X is a unit word and text is left before it.
+std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t found = text.find(command, i);
+    if (found == std::string_view::npos) break;
+    size_t brace = found + command.size();
+    while (brace < text.size() && text[brace] == ' ') ++brace;
+    if (brace >= text.size() || text[brace] != '{' ||
+        (found + command.size() < text.size() && IsLetter(text[found + command.size()]))) {
+      out.append(text.substr(i, found + command.size() - i));
+      i = found + command.size();
+      continue;
+    }
+    size_t close = MatchingBrace(text, brace);
+    if (close == std::string_view::npos) break;
+    out.append(text.substr(i, found - i));
+    std::string_view inner = text.substr(brace + 1, close - brace - 1);
+    std::string_view word = Trim(inner);
+    bool text_before = !Trim(out).empty();
+    i = close + 1;
+    if (text_before && IsUnitWord(word)) {
+      out.push_back(' ');
+      // The power belongs to the unit: "15\mbox{ cm}^2" is 15.
+      for (std::string_view power : {"^{2}", "^{3}", "^2", "^3"}) {
+        if (text.substr(i, power.size()) == power) {
+          i += power.size();
+          break;
+        }
+      }
+    } else {
+      out.append(inner);
+    }
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
+// Drops unit words at the end, for example "864 inches^2" -> "864", "12 square feet" -> "12".
+std::string StripTrailingUnits(std::string text) {
+  while (true) {
+    std::string_view view = TrimRight(text);
+    size_t end = view.size();
+    if (end >= 2 && view[end - 2] == '^' && (view[end - 1] == '2' || view[end - 1] == '3')) {
+      end -= 2;
+    } else if (end >= 4 && view.substr(end - 4) == "^{2}") {
+      end -= 4;
+    } else if (end >= 4 && view.substr(end - 4) == "^{3}") {
+      end -= 4;
+    }
+    size_t start = end;
+    while (start > 0 && IsLetter(view[start - 1])) --start;
+    std::string_view word = view.substr(start, end - start);
+    // A single letter might be a variable, and "\in" or "\pi" are commands, not words.
+    if (word.size() < 2 || !IsUnitWord(word) || (start > 0 && view[start - 1] == '\\')) break;
+    std::string_view before = TrimRight(view.substr(0, start));
+    if (before.empty() || (start > 0 && view[start - 1] != ' ' && !std::isdigit(
+                                                                      static_cast<unsigned char>(
+                                                                          view[start - 1])))) {
+      break;
+    }
+    text = std::string(before);
+  }
+  return text;
+}
+
+std::string CollapseWhitespace(std::string_view text) {
+  std::string out;
+  bool pending_space = false;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Drops a leading "x \in " so that "x \in [-2,7]" compares as the interval.
+std::string StripMembershipPrefix(std::string text) {
+  size_t i = 0;
+  while (i < text.size() && IsLetter(text[i])) ++i;
+  if (i == 0) return text;
+  size_t j = i;
+  while (j < text.size() && text[j] == ' ') ++j;
+  if (text.compare(j, 3, "\\in") == 0 && (j + 3 == text.size() || !IsLetter(text[j + 3]))) {
+    return std::string(TrimLeft(text.substr(j + 3)));
+  }
+  return text;
+}
+
+}  // namespace
+
+bool IsUnitWord(std::string_view word) {
+  for (const char* unit : kUnitWords) {
+    if (EqualsIgnoreCase(word, unit)) return true;
+  }
+  return false;
+}
+
+size_t MatchingBrace(std::string_view text, size_t open) {
+  int depth = 0;
+  for (size_t i = open; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\\') {
+      ++i;  // Skips the escaped character, so "\{" and "\}" do not count.
+      continue;
+    }
+    if (c == '{') ++depth;
+    if (c == '}' && --depth == 0) return i;
+  }
+  return std::string_view::npos;
+}
+
+std::string NormalizeLatex(std::string_view answer) {
+  std::string text = absl::StrReplaceAll(std::string(answer), {{"\\$", ""},
+                                                  {"$", ""},
+                                                  {"\\%", ""},
+                                                  {"%", ""},
+                                                  {"^\\circ", ""},
+                                                  {"^{\\circ}", ""},
+                                                  {"^{ \\circ }", ""},
+                                                  {"\xC2\xB0", ""},
+                                                  {"\\dfrac", "\\frac"},
+                                                  {"\\tfrac", "\\frac"},
+                                                  {"\\left.", ""},
+                                                  {"\\right.", ""}});
+
+  // ",\!" is the thousands separator in MATH-style answers; spaces after it are layout only.
+  for (size_t pos = text.find(",\\!"); pos != std::string::npos; pos = text.find(",\\!", pos)) {
+    size_t end = pos + 3;
+    while (end < text.size() && text[end] == ' ') ++end;
+    text.replace(pos, end - pos, ",");
+  }
+  // "\\" maps to itself so that a matrix row break followed by a space stays a row break.
+  text = absl::StrReplaceAll(text, {{"\\\\", "\\\\"},
+                                    {"\\!", ""},
+                                    {"\\,", " "},
+                                    {"\\;", " "},
+                                    {"\\:", " "},
+                                    {"\\ ", " "},
+                                    {"~", " "}});
+  for (std::string_view command : {"\\left", "\\right", "\\bigl", "\\bigr", "\\Bigl", "\\Bigr",
+                                   "\\big", "\\Big", "\\displaystyle", "\\degree", "\\circ"}) {
+    text = ReplaceControlWord(text, command, "");
+  }
+  for (std::string_view command : {"\\qquad", "\\quad"}) {
+    text = ReplaceControlWord(text, command, " ");
+  }
+  for (std::string_view command : {"\\textbf", "\\textit", "\\textrm", "\\textnormal", "\\text",
+                                   "\\mathrm", "\\mathbf", "\\mathit", "\\mbox"}) {
+    text = UnwrapTextCommand(text, command);
+  }
+
+  text = CollapseWhitespace(text);
+  text = absl::StrReplaceAll(text, {{" or ", ","}, {" and ", ","}});
+  text = StripTrailingUnits(text);
+  text = StripMembershipPrefix(text);
+  while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
+  return std::string(Trim(text));
+}
+
+}  // namespace aha::math

@@ -1,0 +1,321 @@
+// Tests for MathEqual: the equivalence table, answers that must not match, structures and bounds.
+#include "rewards/math/math_equal.h"
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace aha::math {
+namespace {
+
+struct Case {
+  std::string truth;
+  std::string answer;
+};
+
+// Checks every case and names the failing pair with MathEqual's reason.
+void ExpectAll(const std::vector<Case>& cases, bool expected) {
+  for (const Case& c : cases) {
+    EqualResult result = CompareAnswers(c.truth, c.answer);
+    EXPECT_EQ(result.equal, expected)
+        << "truth: " << c.truth << "  answer: " << c.answer << "  reason: " << result.reason;
+  }
+}
+
+TEST(MathEqualTest, RequiredEquivalences) {
+  ExpectAll({{R"(\frac{2}{3})", "2/3"},
+             {R"(\frac12)", R"(\frac{1}{2})"},
+             {R"(\text{13})", "13"},
+             {"016", "16"},
+             {R"(\sqrt{17})", "4.123105625617661"},
+             {"115,000", "115000"},
+             {"0,1", "(0,1)"},
+             {"50%", "50"},
+             {R"(50\%)", "50"},
+             {"50", "50%"}},
+            true);
+}
+
+TEST(MathEqualTest, Numbers) {
+  ExpectAll({{"1234567", "1,234,567"},
+             {"-3", "-3"},
+             {"-3", "- 3"},
+             {"0.5", ".5"},
+             {"0.5", "1/2"},
+             {".35625", R"(\frac{57}{160})"},
+             {"1500", "1.5e3"},
+             {"0.00012", "1.2e-4"},
+             {"5", "5.0"},
+             {"5", "5.000"},
+             {"12", "12."},
+             {"1000000", R"(10^6)"},
+             {"1000000", R"(10^{6})"},
+             {"1024", "2^10"},
+             {R"(-\frac{24}{25})", "-0.96"},
+             {"2/3", "0.6666667"},
+             {"2/3", R"(\frac{4}{6})"},
+             {"1.25", R"(\frac{5}{4})"},
+             {R"(\frac{1}{8})", "0.125"}},
+            true);
+}
+
+TEST(MathEqualTest, Fractions) {
+  ExpectAll({{R"(\frac{3}{4})", R"(\dfrac{3}{4})"},
+             {R"(\frac{3}{4})", R"(\tfrac34)"},
+             {R"(\frac 34)", "3/4"},
+             {R"(\frac9{19})", "9/19"},
+             {R"(\frac{270}7)", R"(\frac{270}{7})"},
+             {R"(137 \frac{1}{2})", "137.5"},
+             {R"(1\frac{4}{5})", R"(\frac{9}{5})"},
+             {R"(-1\frac{1}{2})", "-3/2"},
+             {R"(\frac{x}{2})", "x/2"},
+             {R"(\frac{\sqrt{3}}{3})", R"(\frac{1}{\sqrt{3}})"}},
+            true);
+}
+
+TEST(MathEqualTest, LatexCleanup) {
+  ExpectAll({{R"(\left( 3, \frac{\pi}{2} \right))", R"((3,\frac{\pi}{2}))"},
+             {"10,080", R"(10,\!080)"},
+             {R"(11,\! 111,\! 111,\! 100)", "11111111100"},
+             {"10", R"(1\!0)"},
+             {"2", R"(\,2\;)"},
+             {"7", R"(\textbf{7})"},
+             {"7", R"(\mathrm{7})"},
+             {R"(106^\circ)", "106"},
+             {"30", R"(30^{\circ})"},
+             {"30", "30 degrees"},
+             {R"(\$18.90)", "18.9"},
+             {"$36$", "36"},
+             {R"(\$32,\!348)", "32348"},
+             {R"(15\mbox{ cm}^2)", "15"},
+             {R"(864 \mbox{ inches}^2)", R"(864\text{ in}^2)"},
+             {R"(5.4 \text{ cents})", "5.4"},
+             {R"(\frac{270}7\text{ degrees})", R"(\frac{270}{7})"},
+             {"12", "12 square feet"},
+             {"3", R"(3\text{ m})"},
+             {R"(x \in [-2,7])", "[-2,7]"},
+             {R"(\text{(B)})", "B"},
+             {R"(\text{(C)})", R"(\textbf{(C)})"},
+             {R"(\text{Evelyn})", "evelyn"},
+             {R"(\text{east})", "East"}},
+            true);
+}
+
+TEST(MathEqualTest, Expressions) {
+  ExpectAll({{R"(2\sqrt{5})", R"(\sqrt{20})"},
+             {R"(11\sqrt2)", R"(11 \sqrt{2})"},
+             {R"(\frac{\sqrt{21}}{5})", "0.916515138991168"},
+             {R"(12\pi)", R"(12 \cdot \pi)"},
+             {R"(\pi)", "3.14159265"},
+             {R"(\frac{20000}{\pi})", "6366.197723675814"},
+             {R"(18+2\pi)", R"(2\pi+18)"},
+             {R"(1+2\sqrt{3})", R"(2\sqrt3+1)"},
+             {R"(\sqrt[3]{-8})", "-2"},
+             {R"(\sqrt[3]{2})", "2^{1/3}"},
+             {"4^{1/2}", "2"},
+             {R"(-\frac{\pi}{6})", R"(-\pi/6)"},
+             {R"(-2 + 7i)", "7i-2"},
+             {"-3-4i", "(1-2i)^2"},
+             {"1 - 12i", "-12i + 1"}},
+            true);
+}
+
+TEST(MathEqualTest, ExpressionsInVariables) {
+  ExpectAll({{"(a+5)(b+2)", "ab+2a+5b+10"},
+             {"x^3+3x-6", "3x + x^3 - 6"},
+             {"6r^2-4r-24", "2(3r^2-2r-12)"},
+             {"8n^2 + 4n + 1", "4n(2n+1)+1"},
+             {"p - q", "-(q-p)"},
+             {R"(\frac{11+9a}{20})", R"(\frac{11}{20}+\frac{9a}{20})"},
+             {R"(\cot x)", R"(\frac{\cos x}{\sin x})"},
+             {R"(\sin^2 x + \cos^2 x)", "1"},
+             {"5r^5", "5 r^{5}"},
+             {"3R^2", "3 R^2"},
+             {"x^2-1", "(x-1)(x+1)"},
+             {R"(\ln(xy))", R"(\ln x + \ln y)"},
+             {"a_1 + a_2", "a_2+a_1"},
+             {R"(\theta^2)", R"(\theta\cdot\theta)"}},
+            true);
+}
+
+TEST(MathEqualTest, Equations) {
+  ExpectAll({{"y = 2x + 3", "y=3+2x"},
+             {"y = 2x + 3", "2x + 3 = y"},
+             {"y = -2x", "2x + y = 0"},
+             {"5x - 7y + 11z + 4 = 0", "-5x + 7y - 11z - 4 = 0"},
+             {"5x - 7y + 11z + 4 = 0", "10x - 14y + 22z + 8 = 0"},
+             {"5", "x = 5"},
+             {"x^3+3x-6", "p(x) = x^3+3x-6"},
+             {"k = 2", "2"},
+             {"x = 5", "y = 5"}},
+            true);
+}
+
+TEST(MathEqualTest, StructuredAnswers) {
+  ExpectAll({{"(1,-16,-4,43)", "(1, -16, -4, 43)"},
+             {R"(\left( \frac{3}{2}, -13 \right))", "(1.5, -13)"},
+             {R"((-\infty, 0])", R"((-\infty,0])"},
+             {R"((-\infty, 2) \cup (3, \infty))", R"((3,\infty)\cup(-\infty,2))"},
+             {R"((2,\infty))", R"((2, \infty))"},
+             {R"(\left(\frac{3}{5},\frac{8}{3}\right])", "(0.6, 8/3]"},
+             {"-2,1", "1,-2"},
+             {"3, 5, 7", "7, 3, 5"},
+             {"3, 5, 7", R"(\{3,5,7\})"},
+             {R"(\{1,2\})", R"(\{2,1\})"},
+             {R"(\{5\})", "5"},
+             {R"(1 \pm \sqrt{19})", R"(1+\sqrt{19}, 1-\sqrt{19})"},
+             {R"(3 \pm 2 \sqrt{2})", R"(3-2\sqrt2,3+2\sqrt2)"},
+             {R"(\{1\pm\sqrt{5},-2\})", R"(-2, 1-\sqrt5, 1+\sqrt5)"},
+             {"x = 1, x = 2", "1, 2"},
+             {R"(2 \text{ or } 3)", "3,2"},
+             {R"(\begin{pmatrix} -1 & 0 \\ 0 & -1 \end{pmatrix})",
+              R"(\begin{pmatrix}-1&0\\0&-1\end{pmatrix})"},
+             {R"(\begin{pmatrix} -1/3 \\ 2/3 \\ 5/3 \end{pmatrix})",
+              R"(\begin{pmatrix} -\frac{1}{3} \\ \frac{2}{3} \\ \frac{5}{3} \end{pmatrix})"},
+             {R"(\begin{pmatrix} 1/5 \\ -18/5 \end{pmatrix})", "(0.2, -3.6)"},
+             {R"(\begin{pmatrix} 1 & 2 \end{pmatrix})", R"(\begin{bmatrix} 1 & 2 \end{bmatrix})"},
+             {"2516_8", "2516_8"},
+             {"4210_{5}", "4210_5"},
+             {"204_5", "204"}},
+            true);
+}
+
+TEST(MathEqualTest, GroundTruthInGsm8kForm) {
+  ExpectAll({{"Some work <<2*3=6>>6.\n#### 6", "6"},
+             {"#### 1,600", "1600"},
+             {"#### 18", R"(\$18)"}},
+            true);
+}
+
+TEST(MathEqualTest, MustNotMatch) {
+  ExpectAll({{"2/3", "0.67"},
+             {"2/3", "0.6667"},
+             {"1000000", "1000000.5"},
+             {"1000000", "1000001"},
+             {"0.15", "0.1500001"},
+             {"840", "840840"},
+             {"(1,2)", "(2,1)"},
+             {R"(\{1,2\})", R"(\{1\})"},
+             {"1,2", "1"},
+             {"1,2,3", "1,2"},
+             {"1,2", "1,2,2"},
+             {"(1,2)", "[1,2]"},
+             {"(3,4]", "(3,4)"},
+             {"(1,2)", R"(\{1,2\})"},
+             {"[0,1]", "0,1"},
+             {"0,1", "0.1"},
+             {R"(\sqrt{2})", "1.41"},
+             {R"(\pi)", "3.14"},
+             {R"(\pi)", "3.1416"},
+             {"x^2-1", "(x-1)^2"},
+             {"2x", "2y"},
+             {"5", "5x"},
+             {"-3", "3"},
+             {"50", "0.5"},
+             {"1+2i", "1-2i"},
+             {R"(\infty)", R"(-\infty)"},
+             {R"(\text{Evelyn})", "Navin"},
+             {"2516_8", "2516_9"},
+             {"204_5", "54"},
+             {R"(1 \pm \sqrt{19})", R"(1+\sqrt{19})"},
+             {"y = 2x + 3", "y = 2x + 4"},
+             {R"(\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix})",
+              R"(\begin{pmatrix} 1 & 3 \\ 2 & 4 \end{pmatrix})"},
+             {R"(\begin{pmatrix} 1 \\ 2 \end{pmatrix})", R"(\begin{pmatrix} 1 & 2 \end{pmatrix})"}},
+            false);
+}
+
+TEST(MathEqualTest, UnparseableAnswerIsWrong) {
+  ExpectAll({{"42", "the answer is 42"},
+             {"42", "42 apples and 3 pears"},
+             {"42", "42?"},
+             {"42", R"(\foo{42})"},
+             {"3", "2 3"},
+             {"7", "(7"},
+             {"7", R"(\frac{7})"}},
+            false);
+}
+
+TEST(MathEqualTest, EmptyAnswerIsWrong) {
+  EXPECT_FALSE(MathEqual("42", ""));
+  EXPECT_FALSE(MathEqual("42", "   "));
+  EXPECT_FALSE(MathEqual("42", "$ $"));
+  EXPECT_FALSE(MathEqual("", "42"));
+}
+
+TEST(MathEqualTest, ReasonNamesTheFailure) {
+  EqualResult result = CompareAnswers("2/3", "0.67");
+  EXPECT_FALSE(result.equal);
+  EXPECT_FALSE(result.reason.empty());
+  result = CompareAnswers("1", "2");
+  EXPECT_EQ(result.reason, "exact values differ: 1 vs 2");
+}
+
+TEST(MathEqualTest, ToleranceIsConfigurable) {
+  EqualOptions loose;
+  loose.relative_tolerance = 1e-2;
+  EXPECT_TRUE(MathEqual(R"(\pi)", "3.14", loose));
+  EXPECT_FALSE(MathEqual(R"(\pi)", "3.14"));
+}
+
+TEST(MathEqualTest, DeterministicAcrossCalls) {
+  for (int k = 0; k < 20; ++k) {
+    EXPECT_TRUE(MathEqual("(a+5)(b+2)", "ab+2a+5b+10"));
+    EXPECT_FALSE(MathEqual("(a+5)(b+2)", "ab+2a+5b+11"));
+  }
+}
+
+// Returns how long one CompareAnswers call takes, in milliseconds.
+double TimeCompare(const std::string& truth, const std::string& answer, bool* equal) {
+  auto start = std::chrono::steady_clock::now();
+  *equal = CompareAnswers(truth, answer).equal;
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+TEST(MathEqualTest, HostileInputsReturnWrongQuickly) {
+  // Bound checks, not benchmarks: each must finish far below 50 ms.
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"1", R"(10^{10^{10}})"},
+      {"1", R"(10^{10^{10^{10}}})"},
+      {R"(10^{10^{10}})", R"(10^{10^{10}} + 1)"},
+      {"1", "2^{-10^{10}}"},
+      {"1", R"((10^{10})!)"},
+      {"1", std::string(5000, '(') + "1" + std::string(5000, ')')},
+      {"1", std::string(60, '(') + "1" + std::string(60, ')') + std::string(70, ')')},
+      {"1", R"(\frac{)" + std::string(3000, '{') + "1" + std::string(3000, '}')},
+      {"1", R"(\sqrt{\sqrt{\sqrt{)" + std::string(2000, '2') + "}}}"},
+      {"1", std::string(3000, '-') + "1"},
+      {"1", "x" + std::string(3000, '^') + "2"},
+      {"1,2", std::string(2000, ',')},
+      {"(1,2)", std::string(3000, '(') + "1,2" + std::string(3000, ')')},
+      {"1", R"(\boxed{)" + std::string(100000, 'x') + "}"},
+  };
+  for (const auto& [truth, answer] : cases) {
+    bool equal = true;
+    double ms = TimeCompare(truth, answer, &equal);
+    EXPECT_FALSE(equal) << answer.substr(0, 40);
+    EXPECT_LT(ms, 50.0) << answer.substr(0, 40);
+  }
+}
+
+TEST(MathEqualTest, LongSumStaysBounded) {
+  std::string sum = "1";
+  for (int k = 0; k < 1500; ++k) sum += "+1";
+  bool equal = false;
+  double ms = TimeCompare("1501", sum, &equal);
+  EXPECT_LT(ms, 50.0);
+  // 3001 nodes is past ParseLimits::max_nodes, so the sum does not parse.
+  EXPECT_FALSE(equal);
+}
+
+TEST(MathEqualTest, HugeExactValueComparesExactly) {
+  EXPECT_TRUE(MathEqual("2^{100}", "1267650600228229401496703205376"));
+  EXPECT_FALSE(MathEqual("2^{100}", "1267650600228229401496703205377"));
+}
+
+}  // namespace
+}  // namespace aha::math
