@@ -39,7 +39,8 @@ size_t FindLastBox(std::string_view text, size_t* name_size) {
       size_t found = text.rfind(name, end);
       if (found == std::string_view::npos) break;
       size_t after = found + name.size();
-      bool whole_word = after >= text.size() || !std::isalpha(static_cast<unsigned char>(text[after]));
+      bool whole_word =
+          after >= text.size() || !std::isalpha(static_cast<unsigned char>(text[after]));
       if (whole_word) {
         if (best == std::string_view::npos || found > best) {
           best = found;

@@ -92,7 +92,8 @@ absl::StatusOr<AnswerTree> ParseMatrix(std::string_view text, const StructureLim
     if (tree.rows == 0) return absl::InvalidArgumentError("empty matrix");
     return tree;
   }
-  return absl::InvalidArgumentError(absl::StrCat("unsupported environment in '", std::string(text), "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unsupported environment in '", std::string(text), "'"));
 }
 
 absl::StatusOr<AnswerTree> Parse(std::string_view text, const StructureLimits& limits,
@@ -162,8 +163,9 @@ absl::StatusOr<AnswerTree> Parse(std::string_view text, const StructureLimits& l
     // Only the first sign is expanded here; the rest expand in the recursive calls.
     std::string_view head = halves[0];
     std::string_view tail = text.substr(head.size() + sign.size());
-    std::string plus = absl::StrCat(std::string(head), sign == "\\pm" ? "+" : "-", "(", std::string(tail), ")");
-    std::string minus = absl::StrCat(std::string(head), sign == "\\pm" ? "-" : "+", "(", std::string(tail), ")");
+    std::string tail_group = absl::StrCat("(", std::string(tail), ")");
+    std::string plus = absl::StrCat(std::string(head), sign == "\\pm" ? "+" : "-", tail_group);
+    std::string minus = absl::StrCat(std::string(head), sign == "\\pm" ? "-" : "+", tail_group);
     AnswerTree tree;
     tree.kind = Kind::kList;
     absl::Status status = ParseElements({plus, minus}, true, limits, depth, &tree);

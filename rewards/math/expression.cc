@@ -619,8 +619,9 @@ std::complex<double> Expression::EvaluateNode(int index,
       Complex radicand = operand(node.left);
       Complex n = node.right >= 0 ? operand(node.right) : Complex(2);
       // An odd root of a negative real number is the real root, as in \sqrt[3]{-8} = -2.
-      if (IsReal(radicand) && IsReal(n) && radicand.real() < 0 && n.real() == std::floor(n.real()) &&
-          std::fmod(n.real(), 2.0) != 0) {
+      bool odd_index =
+          IsReal(n) && n.real() == std::floor(n.real()) && std::fmod(n.real(), 2.0) != 0;
+      if (IsReal(radicand) && radicand.real() < 0 && odd_index) {
         return -std::pow(-radicand.real(), 1.0 / n.real());
       }
       if (node.right < 0) return IsReal(radicand) && radicand.real() >= 0

@@ -205,8 +205,11 @@ EqualResult CompareParsed(std::string_view truth_text, std::string_view answer_t
 
 EqualResult CompareEquationPair(const Equation& truth, const Equation& answer,
                                 const EqualOptions& options) {
-  std::string truth_difference = "(" + std::string(truth.lhs) + ")-(" + std::string(truth.rhs) + ")";
-  std::string answer_difference = "(" + std::string(answer.lhs) + ")-(" + std::string(answer.rhs) + ")";
+  auto difference = [](const Equation& e) {
+    return "(" + std::string(e.lhs) + ")-(" + std::string(e.rhs) + ")";
+  };
+  std::string truth_difference = difference(truth);
+  std::string answer_difference = difference(answer);
   absl::StatusOr<Expression> a = Expression::Parse(truth_difference, options.parse_limits);
   absl::StatusOr<Expression> b = Expression::Parse(answer_difference, options.parse_limits);
   if (a.ok() && b.ok()) {
