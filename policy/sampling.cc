@@ -1,0 +1,67 @@
+#include "policy/sampling.h"
+
+#include <limits>
+
+#include <torch/torch.h>
+
+namespace aha {
+namespace {
+
+constexpr float kRemoved = -std::numeric_limits<float>::infinity();
+
+uint64_t SplitMix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+torch::Tensor FilteredLogProbs(const torch::Tensor& logits, const SamplingOptions& options) {
+  TORCH_CHECK(options.temperature > 0, "FilteredLogProbs needs a positive temperature");
+  auto scores = logits.to(torch::kFloat32) / options.temperature;  // (N, V)
+  const int64_t vocab = scores.size(-1);
+
+  if (options.top_k > 0 && options.top_k < vocab) {
+    // Keep every token whose score reaches the k-th largest, as transformers does.
+    auto kth = std::get<0>(scores.topk(options.top_k, -1)).narrow(-1, options.top_k - 1, 1);
+    scores = scores.masked_fill(scores < kth, kRemoved);
+  }
+
+  if (options.top_p < 1.0) {
+    auto [sorted, order] = scores.sort(-1, /*descending=*/true);
+    auto probs = sorted.softmax(-1);
+    // A token is dropped when the tokens more likely than it already reach top_p, so the most
+    // likely token always stays.
+    auto mass_before = probs.cumsum(-1) - probs;
+    auto drop_sorted = mass_before >= options.top_p;
+    auto drop = torch::zeros_like(drop_sorted).scatter(-1, order, drop_sorted);
+    scores = scores.masked_fill(drop, kRemoved);
+  }
+
+  if (options.min_p > 0.0) {
+    auto probs = scores.softmax(-1);
+    auto threshold = probs.amax(-1, /*keepdim=*/true) * options.min_p;
+    scores = scores.masked_fill(probs < threshold, kRemoved);
+  }
+
+  return scores.log_softmax(-1);
+}
+
+double CounterUniform(uint64_t seed, uint64_t stream, uint64_t counter) {
+  uint64_t x = SplitMix64(seed ^ SplitMix64(stream ^ SplitMix64(counter + 0x5851F42D4C957F2Dull)));
+  return static_cast<double>(x >> 11) * 0x1.0p-53;
+}
+
+torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Tensor& uniforms) {
+  auto cdf = log_probs.exp().to(torch::kFloat64).cumsum(-1);     // (N, V)
+  auto total = cdf.narrow(-1, cdf.size(-1) - 1, 1);               // (N, 1)
+  auto targets = uniforms.to(cdf.device()).unsqueeze(1) * total;  // (N, 1)
+  // The first index whose cumulative mass exceeds the target: zero-probability tokens leave
+  // the CDF flat and so are never the first to exceed it.
+  auto tokens = torch::searchsorted(cdf, targets, /*out_int32=*/false, /*right=*/true);
+  return tokens.squeeze(1).clamp_max(cdf.size(-1) - 1);
+}
+
+}  // namespace aha

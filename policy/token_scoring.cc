@@ -1,0 +1,127 @@
+#include "policy/token_scoring.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/torch.h>
+
+namespace aha {
+namespace {
+
+int64_t ChunkRows(int64_t vocab, int64_t max_chunk_elements) {
+  return std::max<int64_t>(1, max_chunk_elements / std::max<int64_t>(vocab, 1));
+}
+
+// Scaled float32 logits of one chunk: (rows, V).
+torch::Tensor ChunkLogits(const torch::Tensor& hidden_chunk, const torch::Tensor& weight,
+                          double temperature) {
+  return torch::matmul(hidden_chunk, weight.t()).to(torch::kFloat32) / temperature;
+}
+
+// Autograd function for ScoreHidden. Saved for backward: hidden, weight, targets and the
+// per-token logsumexp and entropy, all O(M) or O(M*E), never O(M*V).
+class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> {
+ public:
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                torch::Tensor hidden, torch::Tensor weight,
+                                                torch::Tensor targets, double temperature,
+                                                int64_t max_chunk_elements) {
+    const int64_t m = hidden.size(0);
+    const int64_t rows = ChunkRows(weight.size(0), max_chunk_elements);
+    auto opts = hidden.options().dtype(torch::kFloat32);
+    auto logprobs = torch::empty({m}, opts);
+    auto entropy = torch::empty({m}, opts);
+    auto logsumexp = torch::empty({m}, opts);
+    for (int64_t start = 0; start < m; start += rows) {
+      const int64_t len = std::min(rows, m - start);
+      auto z = ChunkLogits(hidden.narrow(0, start, len), weight, temperature);  // (rows, V)
+      auto lse = z.logsumexp(-1);                                               // (rows)
+      auto target_logit = z.gather(1, targets.narrow(0, start, len).unsqueeze(1)).squeeze(1);
+      // H = lse - sum_v p_v z_v, with p = exp(z - lse).
+      auto expected_z = ((z - lse.unsqueeze(1)).exp() * z).sum(-1);
+      logprobs.narrow(0, start, len).copy_(target_logit - lse);
+      entropy.narrow(0, start, len).copy_(lse - expected_z);
+      logsumexp.narrow(0, start, len).copy_(lse);
+    }
+    ctx->save_for_backward({hidden, weight, targets, logsumexp, entropy});
+    ctx->saved_data["temperature"] = temperature;
+    ctx->saved_data["max_chunk_elements"] = max_chunk_elements;
+    return {logprobs, entropy};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& hidden = saved[0];
+    const auto& weight = saved[1];
+    const auto& targets = saved[2];
+    const auto& logsumexp = saved[3];
+    const auto& entropy = saved[4];
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const int64_t max_chunk_elements = ctx->saved_data["max_chunk_elements"].toInt();
+    const int64_t m = hidden.size(0);
+    const int64_t rows = ChunkRows(weight.size(0), max_chunk_elements);
+    auto grad_logprobs = grads[0].defined() ? grads[0] : torch::zeros({m}, logsumexp.options());
+    const bool has_entropy_grad = grads[1].defined();
+
+    auto grad_hidden = torch::empty_like(hidden);
+    auto grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat32));
+    for (int64_t start = 0; start < m; start += rows) {
+      const int64_t len = std::min(rows, m - start);
+      auto h = hidden.narrow(0, start, len);
+      auto z = ChunkLogits(h, weight, temperature);
+      auto log_p = z - logsumexp.narrow(0, start, len).unsqueeze(1);  // (rows, V)
+      auto p = log_p.exp();
+      // d logprob / dz = onehot(target) - p.
+      auto g_lp = grad_logprobs.narrow(0, start, len).unsqueeze(1);
+      auto dz = -g_lp * p;
+      dz.scatter_add_(1, targets.narrow(0, start, len).unsqueeze(1), g_lp);
+      if (has_entropy_grad) {
+        // d H / dz = -p * (log p + H).
+        auto g_h = grads[1].narrow(0, start, len).unsqueeze(1);
+        auto h_rows = entropy.narrow(0, start, len).unsqueeze(1);
+        dz = dz - g_h * p * (log_p + h_rows);
+      }
+      dz = dz / temperature;
+      grad_hidden.narrow(0, start, len).copy_(torch::matmul(dz.to(weight.scalar_type()), weight));
+      grad_weight.add_(torch::matmul(dz.t(), h.to(torch::kFloat32)));
+    }
+    return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(), torch::Tensor(),
+            torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight,
+                        const torch::Tensor& targets, double temperature,
+                        int64_t max_chunk_elements) {
+  TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
+              "ScoreHidden expects hidden (M, E) and weight (V, E), got ", hidden.sizes(),
+              " and ", weight.sizes());
+  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0),
+              "ScoreHidden expects targets (M), got ", targets.sizes());
+  TORCH_CHECK(temperature > 0, "temperature must be positive, got ", temperature);
+  auto outputs = ChunkedTokenScores::apply(hidden, weight, targets.to(torch::kInt64),
+                                           temperature, max_chunk_elements);
+  return {outputs[0], outputs[1]};
+}
+
+TokenScores ScoreTokens(CausalLm& model, const ScoreRequest& request) {
+  const auto& ids = request.ids;
+  const int64_t n = ids.size(0), t = ids.size(1);
+  const int64_t first = request.first_target;
+  TORCH_CHECK(first >= 1 && first < t, "first_target must be in [1, T), got ", first,
+              " with T = ", t);
+  auto positions = request.positions ? *request.positions : PositionsFromMask(request.valid);
+  auto allowed = BuildAttentionMask(request.valid, request.segment_ids);
+  auto hidden = model->Hidden(ids, positions, allowed);  // (N, T, E)
+
+  const int64_t c = t - first;
+  // The token at index j is predicted from the hidden state at j - 1.
+  auto predicting = hidden.narrow(1, first - 1, c).reshape({n * c, hidden.size(2)});
+  auto targets = ids.narrow(1, first, c).reshape({n * c});
+  TokenScores flat = ScoreHidden(predicting, model->LmHeadWeight(), targets,
+                                 request.temperature);
+  return {flat.logprobs.view({n, c}), flat.entropy.view({n, c})};
+}
+
+}  // namespace aha

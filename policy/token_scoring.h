@@ -1,0 +1,48 @@
+// Per-token log-probabilities and entropies of target tokens, computed from hidden states in
+// row chunks so that no (N, T, V) logits tensor is ever materialized, in the forward or the
+// backward pass.
+//
+// Shapes: M scored tokens, N rows, T tokens, C scored tokens per row, E hidden, V vocabulary.
+#ifndef AHA_POLICY_TOKEN_SCORING_H_
+#define AHA_POLICY_TOKEN_SCORING_H_
+
+#include <optional>
+
+#include <torch/types.h>
+
+#include "policy/transformer.h"
+
+namespace aha {
+
+struct TokenScores {
+  torch::Tensor logprobs;  // log softmax(logits / temperature)[target], float32
+  torch::Tensor entropy;   // entropy of softmax(logits / temperature), float32
+};
+
+// Scores M tokens: logits = hidden @ weight^T / temperature. hidden (M, E), weight (V, E),
+// targets (M) int64. Differentiable with respect to hidden and weight. The backward pass
+// recomputes each chunk's logits instead of storing them, so peak extra memory is one chunk of
+// `max_chunk_elements` floats (rows * V) in either pass.
+TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight,
+                        const torch::Tensor& targets, double temperature,
+                        int64_t max_chunk_elements = int64_t{1} << 24);
+
+struct ScoreRequest {
+  torch::Tensor ids;    // (N, T) int64: prompt (left-padded) then completion (right-padded)
+  torch::Tensor valid;  // (N, T) bool: real tokens
+  // Scores the tokens ids[:, first_target:], each given everything before it.
+  int64_t first_target = 1;
+  double temperature = 1.0;
+  // Packed rows: explicit positions (N, T) and segment ids (N, T); attention stays inside
+  // a segment. When absent, positions come from `valid` (left padding does not shift them).
+  std::optional<torch::Tensor> positions;
+  std::optional<torch::Tensor> segment_ids;
+};
+
+// Runs the model and returns log-probs and entropies of shape (N, T - first_target). Entries
+// at padding are computed but meaningless: mask them with `valid`.
+TokenScores ScoreTokens(CausalLm& model, const ScoreRequest& request);
+
+}  // namespace aha
+
+#endif  // AHA_POLICY_TOKEN_SCORING_H_

@@ -1,0 +1,78 @@
+#include "policy/token_scoring.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "tests/policy/test_models.h"
+
+namespace aha {
+namespace {
+
+using testing::MakeRandomModel;
+using testing::TinyQwen2Config;
+
+TEST(TokenScoringTest, ChunkedValuesAndGradientsMatchDirectLogSoftmax) {
+  torch::manual_seed(5);
+  auto hidden = torch::randn({13, 6}, torch::requires_grad());
+  auto weight = torch::randn({11, 6}, torch::requires_grad());
+  auto targets = torch::randint(0, 11, {13});
+  const double temperature = 0.7;
+  auto upstream_lp = torch::randn({13});
+  auto upstream_h = torch::randn({13});
+
+  // Chunks of 2 rows (22 elements / V = 11) exercise the chunk loop.
+  TokenScores chunked = ScoreHidden(hidden, weight, targets, temperature, 22);
+  auto loss = (chunked.logprobs * upstream_lp).sum() + (chunked.entropy * upstream_h).sum();
+  auto grads = torch::autograd::grad({loss}, {hidden, weight});
+
+  auto log_p = (torch::matmul(hidden, weight.t()) / temperature).log_softmax(-1);
+  auto direct_lp = log_p.gather(1, targets.unsqueeze(1)).squeeze(1);
+  auto direct_h = -(log_p.exp() * log_p).sum(-1);
+  auto direct_loss = (direct_lp * upstream_lp).sum() + (direct_h * upstream_h).sum();
+  auto direct_grads = torch::autograd::grad({direct_loss}, {hidden, weight});
+
+  EXPECT_LT((chunked.logprobs - direct_lp).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((chunked.entropy - direct_h).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((grads[0] - direct_grads[0]).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((grads[1] - direct_grads[1]).abs().max().item<double>(), 1e-4);
+}
+
+TEST(TokenScoringTest, LeftPaddedBatchScoresLikeSequenceAlone) {
+  ModelConfig c = TinyQwen2Config();
+  CausalLm model = MakeRandomModel(c, 2);
+  torch::NoGradGuard no_grad;
+  auto seq = torch::tensor({{3, 9, 4, 17, 22, 5}});
+  ScoreRequest alone;
+  alone.ids = seq;
+  alone.valid = torch::ones({1, 6}, torch::kBool);
+  alone.first_target = 2;
+  TokenScores expected = ScoreTokens(model, alone);
+
+  // The same tokens left-padded by 3 beside a longer row.
+  auto batch = torch::tensor({{0, 0, 0, 3, 9, 4, 17, 22, 5}, {8, 1, 2, 6, 7, 30, 31, 32, 33}});
+  auto valid = torch::ones({2, 9}, torch::kBool);
+  valid[0].narrow(0, 0, 3).fill_(false);
+  ScoreRequest padded{batch, valid, 5, 1.0};
+  TokenScores got = ScoreTokens(model, padded);
+  EXPECT_LT((got.logprobs[0] - expected.logprobs[0]).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((got.entropy[0] - expected.entropy[0]).abs().max().item<double>(), 1e-5);
+}
+
+TEST(TokenScoringTest, TemperatureDividesLogits) {
+  ModelConfig c = TinyQwen2Config();
+  CausalLm model = MakeRandomModel(c, 4);
+  torch::NoGradGuard no_grad;
+  auto seq = torch::tensor({{3, 9, 4, 17}});
+  auto valid = torch::ones({1, 4}, torch::kBool);
+  ScoreRequest request{seq, valid, 1, 0.5};
+  TokenScores got = ScoreTokens(model, request);
+  auto logits = model->ForwardLogits(seq, valid)[0];  // (T, V)
+  auto expected = (logits / 0.5).log_softmax(-1);
+  for (int64_t j = 1; j < 4; ++j) {
+    EXPECT_NEAR(got.logprobs[0][j - 1].item<double>(),
+                expected[j - 1][seq[0][j].item<int64_t>()].item<double>(), 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace aha
