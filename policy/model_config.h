@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace aha {
@@ -40,6 +41,9 @@ struct ModelConfig {
   std::optional<RopeScaling> rope_scaling;
   bool tie_word_embeddings = false;
   bool attention_bias = false;        // bias on q, k and v projections (Qwen2: true)
+  // Bias on o_proj. Llama and Qwen3 tie it to attention_bias; Qwen2 has none. ParseModelConfig
+  // sets it from model_type, and it is not a config.json key.
+  bool attention_output_bias = false;
   bool qk_norm = false;               // per-head RMSNorm on q and k (Qwen3)
   std::string torch_dtype = "float32";  // dtype the weights are stored in
 
@@ -48,6 +52,11 @@ struct ModelConfig {
   std::optional<int64_t> pad_token_id;
 };
 
+// Checks that the sizes are positive and consistent, that the flags match model_type (for
+// example qwen2 has attention_bias and no qk_norm) and that token ids are inside the vocabulary.
+// `source` names the file in error messages.
+absl::Status ValidateModelConfig(const ModelConfig& config, const std::string& source);
+
 // Parses config.json text. `source` names the file in error messages. Missing required keys,
 // wrong types and inconsistent sizes (for example H not a multiple of K) are errors that name
 // the key.
@@ -55,7 +64,9 @@ absl::StatusOr<ModelConfig> ParseModelConfig(const std::string& json_text,
                                              const std::string& source);
 absl::StatusOr<ModelConfig> ReadModelConfig(const std::string& path);
 
-// Serializes to config.json text that transformers' AutoConfig reads back to the same model.
+// Serializes to config.json text that transformers' AutoConfig reads back to the same model,
+// with the legacy keys rope_theta, rope_scaling and torch_dtype that transformers 4.x and 5.x
+// both read. WriteModelConfig validates first and writes atomically.
 std::string ModelConfigToJson(const ModelConfig& config);
 absl::Status WriteModelConfig(const ModelConfig& config, const std::string& path);
 
