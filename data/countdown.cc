@@ -148,7 +148,7 @@ std::string CountdownProblemKey(const CountdownProblem& problem) {
 
 absl::StatusOr<std::vector<CountdownProblem>> GenerateCountdownProblems(
     const CountdownOptions& options, uint64_t seed, int64_t count,
-    const std::vector<std::string>& excluded) {
+    const std::vector<std::string>& excluded, bool distinct) {
   RETURN_IF_ERROR(ValidateCountdownOptions(options));
   std::unordered_set<std::string> seen(excluded.begin(), excluded.end());
   std::vector<CountdownProblem> problems;
@@ -169,12 +169,13 @@ absl::StatusOr<std::vector<CountdownProblem>> GenerateCountdownProblems(
                                                     options.integer_intermediates);
     if (targets.empty()) continue;
     problem.target = targets[rng.UniformInt(0, static_cast<int64_t>(targets.size()) - 1)];
-    if (!seen.insert(CountdownProblemKey(problem)).second) continue;
+    const std::string key = CountdownProblemKey(problem);
+    if (distinct ? !seen.insert(key).second : seen.count(key) > 0) continue;
     problems.push_back(std::move(problem));
   }
   if (static_cast<int64_t>(problems.size()) < count) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "countdown: found only ", problems.size(), " distinct problems of the ", count,
+        "countdown: found only ", problems.size(), " problems of the ", count,
         " requested after ", max_attempts,
         " draws; widen the number or target range, or lower train_size/test_size"));
   }
@@ -183,14 +184,13 @@ absl::StatusOr<std::vector<CountdownProblem>> GenerateCountdownProblems(
 
 absl::StatusOr<CountdownSplits> GenerateCountdown(const CountdownOptions& options) {
   RETURN_IF_ERROR(ValidateCountdownOptions(options));
-  // Separate streams per split: stream 1 for test, stream 2 for train.
   ASSIGN_OR_RETURN(std::vector<CountdownProblem> test,
-                   GenerateCountdownProblems(options, DeriveSeed(options.seed, 1),
+                   GenerateCountdownProblems(options, DeriveSeed(options.seed, kCountdownTestStream),
                                              options.test_size));
   std::vector<std::string> test_keys;
   for (const CountdownProblem& p : test) test_keys.push_back(CountdownProblemKey(p));
   ASSIGN_OR_RETURN(std::vector<CountdownProblem> train,
-                   GenerateCountdownProblems(options, DeriveSeed(options.seed, 2),
+                   GenerateCountdownProblems(options, DeriveSeed(options.seed, kCountdownTrainStream),
                                              options.train_size, test_keys));
 
   CountdownSplits splits;

@@ -63,6 +63,11 @@ std::optional<CountdownSolution> SolveCountdown(const std::vector<int64_t>& nums
 std::vector<int64_t> ReachableTargets(const std::vector<int64_t>& nums, int64_t min_target,
                                       int64_t max_target, bool integer_intermediates = false);
 
+// Stream numbers mixed into the seed (DeriveSeed) for each use of the generator.
+constexpr uint64_t kCountdownTestStream = 1;
+constexpr uint64_t kCountdownTrainStream = 2;
+constexpr uint64_t kCountdownCorpusStream = 3;
+
 struct CountdownSplits {
   std::vector<Example> train;
   std::vector<Example> test;
@@ -74,11 +79,11 @@ struct CountdownSplits {
 // test set. Fails when the ranges hold too few distinct problems for the sizes.
 absl::StatusOr<CountdownSplits> GenerateCountdown(const CountdownOptions& options);
 
-// Generates `count` distinct problems from the stream `seed`, skipping any whose key is in
-// `excluded` (the keys of CountdownProblemKey).
+// Generates `count` problems from the stream `seed`, skipping any whose key (see
+// CountdownProblemKey) is in `excluded`. With `distinct` no problem repeats.
 absl::StatusOr<std::vector<CountdownProblem>> GenerateCountdownProblems(
     const CountdownOptions& options, uint64_t seed, int64_t count,
-    const std::vector<std::string>& excluded = {});
+    const std::vector<std::string>& excluded = {}, bool distinct = true);
 
 // "3,5,7:22": the sorted numbers and the target, which identify a problem for split checks.
 std::string CountdownProblemKey(const CountdownProblem& problem);

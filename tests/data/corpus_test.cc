@@ -1,0 +1,219 @@
+// Tests the pretraining corpus and cold-start examples: format, length, mix fractions.
+#include "data/corpus.h"
+
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "data/arithmetic.h"
+#include "data/prompt_template.h"
+
+namespace aha::data {
+namespace {
+
+CorpusOptions SmallCorpus(int64_t size) {
+  CorpusOptions o;
+  o.size = size;
+  return o;
+}
+
+bool EndsWith(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Returns the text between the last "<answer>" and the following "</answer>", or nullopt.
+std::optional<std::string> AnswerOf(const std::string& completion) {
+  const size_t open = completion.rfind("<answer>");
+  if (open == std::string::npos) return std::nullopt;
+  const size_t close = completion.find("</answer>", open);
+  if (close == std::string::npos) return std::nullopt;
+  std::string inner = completion.substr(open + 8, close - open - 8);
+  return inner.substr(1, inner.size() - 2);  // the spaces inside the tags
+}
+
+// Checks the answer independently of the generator's own flag.
+bool Solves(const std::string& answer, const nlohmann::json& fields) {
+  absl::StatusOr<EvaluatedExpression> e = EvaluateExpression(answer);
+  if (!e.ok()) return false;
+  std::vector<int64_t> used = e->numbers;
+  std::vector<int64_t> given = fields["nums"].get<std::vector<int64_t>>();
+  std::sort(used.begin(), used.end());
+  std::sort(given.begin(), given.end());
+  return used == given && e->value == Rational::Integer(fields["target"].get<int64_t>());
+}
+
+bool HasReflectionWord(const std::string& text) {
+  for (const char* word : {"wait", "check", "verify", "mistake"}) {
+    if (text.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(CorpusTest, EntriesRenderPromptAndEndWithMarker) {
+  const CorpusOptions o = SmallCorpus(500);
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  ASSERT_EQ(corpus->size(), 500u);
+  absl::StatusOr<PromptTemplate> t = PromptTemplate::Named("countdown-short");
+  ASSERT_TRUE(t.ok());
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_EQ(e.prompt, *t->Render(e.example));
+    EXPECT_TRUE(EndsWith(e.completion, "<|endoftext|>")) << e.completion;
+    EXPECT_LE(static_cast<int64_t>(e.Text().size()), o.max_length);
+    EXPECT_EQ(e.example.fields["nums"].size(), 3u);
+    if (!e.broken_format) {
+      EXPECT_NE(e.completion.find("</think>\n<answer> "), std::string::npos) << e.completion;
+      std::optional<std::string> answer = AnswerOf(e.completion);
+      ASSERT_TRUE(answer.has_value()) << e.completion;
+      EXPECT_EQ(*answer, e.answer);
+      EXPECT_EQ(Solves(*answer, e.example.fields), e.correct) << *answer;
+    }
+  }
+}
+
+TEST(CorpusTest, JsonLinesParse) {
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(SmallCorpus(50));
+  ASSERT_TRUE(corpus.ok());
+  for (const CorpusEntry& e : *corpus) {
+    const std::string line = CorpusEntryToJson(e).dump();
+    nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_FALSE(row.is_discarded());
+    EXPECT_TRUE(EndsWith(row["text"].get<std::string>(), "<|endoftext|>"));
+    EXPECT_EQ(row["text"], e.prompt + e.completion);
+    EXPECT_EQ(row["correct"], e.correct);
+    EXPECT_EQ(row["target"], e.example.fields["target"]);
+  }
+}
+
+TEST(CorpusTest, FractionsMatchOptions) {
+  CorpusOptions o = SmallCorpus(4000);
+  o.correct_fraction = 0.3;
+  o.reflection_fraction = 0.2;
+  o.broken_format_fraction = 0.1;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  int correct = 0, reflection = 0, broken = 0, reflection_words = 0, well_formed_correct = 0;
+  for (const CorpusEntry& e : *corpus) {
+    correct += e.correct;
+    reflection += e.reflection;
+    broken += e.broken_format;
+    reflection_words += HasReflectionWord(e.completion);
+    std::optional<std::string> answer = AnswerOf(e.completion);
+    if (answer && Solves(*answer, e.example.fields)) ++well_formed_correct;
+  }
+  const double n = 4000.0;
+  // Three standard deviations of a binomial at n = 4000 are at most 0.024.
+  EXPECT_NEAR(correct / n, 0.3, 0.025);
+  EXPECT_NEAR(reflection / n, 0.2, 0.025);
+  EXPECT_NEAR(broken / n, 0.1, 0.025);
+  // The flag and the text agree: only reflective traces use the reflection words.
+  EXPECT_EQ(reflection_words, reflection);
+  // Answers that a strict <answer> parser sees as correct: correct and not broken in a way
+  // that hides the answer (two of the three broken variants).
+  EXPECT_NEAR(well_formed_correct / n, 0.3 * (1 - 0.1 * 2.0 / 3.0), 0.025);
+}
+
+TEST(CorpusTest, ExtremeFractions) {
+  CorpusOptions o = SmallCorpus(300);
+  o.correct_fraction = 1.0;
+  o.reflection_fraction = 0.0;
+  o.broken_format_fraction = 0.0;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok());
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_TRUE(e.correct) << e.completion;
+    EXPECT_FALSE(HasReflectionWord(e.completion)) << e.completion;
+  }
+  o.correct_fraction = 0.0;
+  corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok());
+  for (const CorpusEntry& e : *corpus) EXPECT_FALSE(e.correct) << e.completion;
+}
+
+TEST(CorpusTest, SameOptionsSameCorpus) {
+  absl::StatusOr<std::vector<CorpusEntry>> a = GenerateCorpus(SmallCorpus(200));
+  absl::StatusOr<std::vector<CorpusEntry>> b = GenerateCorpus(SmallCorpus(200));
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  for (size_t i = 0; i < a->size(); ++i) EXPECT_EQ((*a)[i].Text(), (*b)[i].Text());
+}
+
+TEST(CorpusTest, AvoidsTestSplit) {
+  CorpusOptions o = SmallCorpus(3000);
+  absl::StatusOr<CountdownSplits> splits = GenerateCountdown(o.problems);
+  ASSERT_TRUE(splits.ok());
+  std::set<std::string> test_keys;
+  for (const Example& e : splits->test) {
+    test_keys.insert(CountdownProblemKey(*CountdownProblemFromFields(e.fields)));
+  }
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok());
+  for (const CorpusEntry& e : *corpus) {
+    const std::string key = CountdownProblemKey(*CountdownProblemFromFields(e.example.fields));
+    EXPECT_EQ(test_keys.count(key), 0u) << key;
+  }
+}
+
+TEST(CorpusTest, TightMaxLengthDropsAttempts) {
+  CorpusOptions o = SmallCorpus(200);
+  o.max_length = 200;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  for (const CorpusEntry& e : *corpus) EXPECT_LE(e.Text().size(), 200u);
+}
+
+TEST(CorpusTest, TooLongTemplateIsError) {
+  CorpusOptions o = SmallCorpus(10);
+  o.prompt_template = "tinyzero-countdown";
+  absl::Status s = GenerateCorpus(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("max_length"), std::string::npos) << s;
+  o.max_length = 800;
+  EXPECT_TRUE(GenerateCorpus(o).ok());
+}
+
+TEST(CorpusTest, R1TemplateOpensThink) {
+  CorpusOptions o = SmallCorpus(20);
+  o.prompt_template = "r1-zero";
+  o.max_length = 800;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok());
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_EQ(e.completion.rfind(" <think>\n", 0), 0u) << e.completion;
+  }
+}
+
+TEST(CorpusTest, InvalidOptionsNamed) {
+  CorpusOptions o = SmallCorpus(10);
+  o.correct_fraction = 1.5;
+  EXPECT_NE(GenerateCorpus(o).status().message().find("correct_fraction"), std::string::npos);
+  o = SmallCorpus(10);
+  o.prompt_template = "nope";
+  EXPECT_FALSE(GenerateCorpus(o).ok());
+  o = SmallCorpus(10);
+  o.end_marker = "";
+  EXPECT_FALSE(GenerateCorpus(o).ok());
+}
+
+TEST(ColdStartTest, CarefulCorrectTraces) {
+  CorpusOptions o = SmallCorpus(300);
+  absl::StatusOr<std::vector<SftExample>> examples = GenerateColdStart(o);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  ASSERT_EQ(examples->size(), 300u);
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);  // same problems
+  ASSERT_TRUE(corpus.ok());
+  for (size_t i = 0; i < examples->size(); ++i) {
+    const SftExample& e = (*examples)[i];
+    EXPECT_EQ(e.prompt, (*corpus)[i].prompt);
+    EXPECT_NE(e.response.find("\nverify: "), std::string::npos);
+    EXPECT_TRUE(EndsWith(e.response, "</answer><|endoftext|>")) << e.response;
+    EXPECT_LE(static_cast<int64_t>(e.prompt.size() + e.response.size()), o.cold_start_max_length);
+    std::optional<std::string> answer = AnswerOf(e.response);
+    ASSERT_TRUE(answer.has_value());
+    EXPECT_TRUE(Solves(*answer, (*corpus)[i].example.fields)) << e.response;
+  }
+}
+
+}  // namespace
+}  // namespace aha::data
