@@ -1,5 +1,5 @@
 // `aha tokenize` and `aha detokenize`: convert JSON Lines of texts to token ids and back with a
-// model folder's tokenizer, to inspect what a model sees.
+// model folder's tokenizer, to show the ids a model is given.
 #include <cstdio>
 #include <fstream>
 #include <iostream>

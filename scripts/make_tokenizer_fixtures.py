@@ -8,7 +8,8 @@ Generated files (rerun this script to regenerate them; it is deterministic):
   tests/fixtures/tokenizer/llama3/...          a tiny Llama-3-style byte-level BPE and its ids
   tests/fixtures/tokenizer/chatml.jsonl        Qwen3's Jinja chat template rendered by jinja2
 
-Needs `pip install tokenizers jinja2` and /work/shared (the Qwen3 tokenizer and the datasets).
+Needs `pip install tokenizers jinja2`, the Qwen3 tokenizer and the gsm8k and math500
+datasets (the --shared folder, by default ../shared next to the repository).
 The ids come from the Hugging Face `tokenizers` package, encoded without special-token
 post-processing (add_special_tokens=False), which is what aha's Tokenizer::Encode does.
 """
