@@ -75,10 +75,6 @@ bool AppendAndCheckStop(std::string& tail, const std::string& piece,
 
 }  // namespace
 
-const char* FinishReasonName(FinishReason reason) {
-  return reason == FinishReason::kStop ? "stop" : "length";
-}
-
 std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<std::vector<int32_t>>& prompts,
                                                 int32_t pad_id, torch::Device device) {
   const int64_t b = static_cast<int64_t>(prompts.size());

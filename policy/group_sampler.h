@@ -13,6 +13,7 @@
 
 #include <torch/types.h>
 
+#include "base/finish_reason.h"
 #include "base/progress.h"
 #include "policy/sampling.h"
 #include "policy/tokenizer.h"
@@ -20,8 +21,6 @@
 
 namespace aha {
 
-enum class FinishReason { kStop, kLength };
-const char* FinishReasonName(FinishReason reason);
 
 struct GroupSamplerOptions {
   int64_t group_size = 1;         // G

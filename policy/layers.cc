@@ -70,7 +70,8 @@ AttentionImpl::AttentionImpl(const ModelConfig& config)
   q_proj = register_module("q_proj", MakeLinear(e, num_heads_ * head_dim_, bias));
   k_proj = register_module("k_proj", MakeLinear(e, num_kv_heads_ * head_dim_, bias));
   v_proj = register_module("v_proj", MakeLinear(e, num_kv_heads_ * head_dim_, bias));
-  o_proj = register_module("o_proj", MakeLinear(num_heads_ * head_dim_, e, false));
+  o_proj = register_module("o_proj",
+                           MakeLinear(num_heads_ * head_dim_, e, config.attention_output_bias));
   if (config.qk_norm) {
     q_norm = register_module("q_norm", RmsNorm(head_dim_, config.rms_norm_eps));
     k_norm = register_module("k_norm", RmsNorm(head_dim_, config.rms_norm_eps));

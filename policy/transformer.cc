@@ -63,6 +63,22 @@ torch::Tensor CausalLmImpl::ForwardLogits(const torch::Tensor& ids, const torch:
   return Logits(Hidden(ids, positions, BuildAttentionMask(valid)));
 }
 
+void InitializeWeights(CausalLmImpl& model, double std, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(seed);
+  for (auto& item : model.named_parameters()) {
+    const std::string& name = item.key();
+    torch::Tensor& p = item.value();
+    if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0) {
+      p.zero_();
+    } else if (p.dim() == 1) {
+      p.fill_(1.0);
+    } else {
+      p.normal_(0.0, std);
+    }
+  }
+}
+
 void AllocateCompletionCaches(std::vector<LayerKv>& kv, int64_t rows, int64_t capacity) {
   for (LayerKv& layer : kv) {
     auto shape = layer.prefix_k.sizes().vec();  // (B, K, P, D)

@@ -69,6 +69,10 @@ class CausalLmImpl : public torch::nn::Module {
 };
 TORCH_MODULE(CausalLm);
 
+// Initializes a new model as transformers does: matrices and embeddings from N(0, std^2),
+// biases 0, norm weights 1. Seeded, so the same seed gives the same weights.
+void InitializeWeights(CausalLmImpl& model, double std, uint64_t seed);
+
 // Gives each layer's cache an uninitialized completion part for `rows` samples of up to
 // `capacity` tokens, shaped like its prefix: (rows, K, capacity, D).
 void AllocateCompletionCaches(std::vector<LayerKv>& kv, int64_t rows, int64_t capacity);

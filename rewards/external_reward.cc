@@ -24,10 +24,6 @@ absl::StatusOr<ExternalRewardOptions> ReadExternalRewardOptions(RewardOptions& o
   return external;
 }
 
-const char* FinishReasonName(FinishReason reason) {
-  return reason == FinishReason::kLength ? "length" : "stop";
-}
-
 nlohmann::json SampleToJson(const RewardSample& sample) {
   return {{"prompt", sample.prompt},
           {"completion", sample.completion},

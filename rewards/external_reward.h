@@ -23,9 +23,6 @@ struct ExternalRewardOptions {
 absl::StatusOr<ExternalRewardOptions> ReadExternalRewardOptions(RewardOptions& options,
                                                                 bool with_timeout);
 
-// Returns "stop" or "length".
-const char* FinishReasonName(FinishReason reason);
-
 // Returns {"prompt", "completion", "ground_truth", "fields", "finish_reason", "num_tokens"}.
 nlohmann::json SampleToJson(const RewardSample& sample);
 

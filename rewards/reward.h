@@ -15,13 +15,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "base/finish_reason.h"
 #include "nlohmann/json.hpp"
 #include "rewards/reward_options.h"
 
 namespace aha {
 
-// Why generation stopped: an end-of-sequence token, or the completion length limit.
-enum class FinishReason { kStop, kLength };
 
 // One completion to score, with the data row it answers.
 struct RewardSample {

@@ -1,0 +1,135 @@
+#include "base/yaml_map.h"
+
+#include <cmath>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace aha {
+namespace {
+
+std::string LineOf(const YAML::Node& node) {
+  if (!node.IsDefined() || node.Mark().line < 0) return "";
+  return absl::StrCat(":", node.Mark().line + 1);
+}
+
+}  // namespace
+
+absl::StatusOr<YamlMap> YamlMap::Create(const YAML::Node& node, std::string file,
+                                        std::string path) {
+  if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
+    return absl::InvalidArgumentError(absl::StrCat(file, LineOf(node), ": ", path,
+                                                   " must be a mapping of key: value"));
+  }
+  YAML::Node map = node.IsDefined() && !node.IsNull() ? node : YAML::Node(YAML::NodeType::Map);
+  return YamlMap(map, std::move(file), std::move(path));
+}
+
+absl::Status YamlMap::Error(const std::string& key, const std::string& message) const {
+  YAML::Node at = node_[key].IsDefined() ? node_[key] : node_;
+  std::string full_key = path_.empty() ? key : absl::StrCat(path_, ".", key);
+  return absl::InvalidArgumentError(absl::StrCat(file_, LineOf(at), ": ", full_key, " ",
+                                                 message));
+}
+
+template <typename T>
+absl::Status YamlMap::ReadScalar(const std::string& key, T& out, const char* type_name) {
+  read_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value.IsDefined()) return absl::OkStatus();
+  if (!value.IsScalar()) return Error(key, absl::StrCat("must be ", type_name));
+  try {
+    out = value.as<T>();
+  } catch (const YAML::Exception&) {
+    return Error(key, absl::StrCat("must be ", type_name, ", got '", value.Scalar(), "'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status YamlMap::Read(const std::string& key, int64_t& out) {
+  return ReadScalar(key, out, "an integer");
+}
+
+absl::Status YamlMap::Read(const std::string& key, double& out) {
+  absl::Status status = ReadScalar(key, out, "a number");
+  if (status.ok() && !std::isfinite(out)) return Error(key, "must be a finite number");
+  return status;
+}
+
+absl::Status YamlMap::Read(const std::string& key, bool& out) {
+  return ReadScalar(key, out, "true or false");
+}
+
+absl::Status YamlMap::Read(const std::string& key, std::string& out) {
+  return ReadScalar(key, out, "a string");
+}
+
+absl::Status YamlMap::Read(const std::string& key, std::vector<std::string>& out) {
+  read_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value.IsDefined()) return absl::OkStatus();
+  if (!value.IsSequence()) return Error(key, "must be a list of strings");
+  std::vector<std::string> items;
+  for (const auto& item : value) {
+    if (!item.IsScalar()) return Error(key, "must be a list of strings");
+    items.push_back(item.Scalar());
+  }
+  out = std::move(items);
+  return absl::OkStatus();
+}
+
+absl::Status YamlMap::Read(const std::string& key, std::vector<int64_t>& out) {
+  read_.insert(key);
+  YAML::Node value = node_[key];
+  if (!value.IsDefined()) return absl::OkStatus();
+  std::vector<int64_t> items;
+  try {
+    if (value.IsScalar()) {
+      items.push_back(value.as<int64_t>());
+    } else if (value.IsSequence()) {
+      for (const auto& item : value) items.push_back(item.as<int64_t>());
+    } else {
+      return Error(key, "must be an integer or a list of integers");
+    }
+  } catch (const YAML::Exception&) {
+    return Error(key, "must be an integer or a list of integers");
+  }
+  out = std::move(items);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<YamlMap> YamlMap::Child(const std::string& key) {
+  read_.insert(key);
+  return Create(node_[key], file_, path_.empty() ? key : absl::StrCat(path_, ".", key));
+}
+
+YAML::Node YamlMap::Raw(const std::string& key) {
+  read_.insert(key);
+  return node_[key];
+}
+
+absl::Status YamlMap::CheckAllKeysRead() const {
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.Scalar();
+    if (read_.count(key) == 0) {
+      std::string known = absl::StrJoin(read_, ", ");
+      return Error(key, absl::StrCat("is not a known key; known keys here: ", known));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot open config file ", path));
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
+                                                   e.mark.column + 1, ": invalid YAML: ",
+                                                   e.msg));
+  }
+}
+
+}  // namespace aha

@@ -1,0 +1,81 @@
+#include "base/yaml_map.h"
+
+#include <gtest/gtest.h>
+
+namespace aha {
+namespace {
+
+TEST(YamlMapTest, ReadsTypedValues) {
+  YAML::Node root = YAML::Load("a: 3\nb: 0.5\nc: true\nd: hi\ne: [x, y]\nf: [1, 2]\n");
+  auto map = YamlMap::Create(root, "cfg.yaml", "");
+  ASSERT_TRUE(map.ok());
+  int64_t a = 0;
+  double b = 0;
+  bool c = false;
+  std::string d;
+  std::vector<std::string> e;
+  std::vector<int64_t> f;
+  EXPECT_TRUE(map->Read("a", a).ok());
+  EXPECT_TRUE(map->Read("b", b).ok());
+  EXPECT_TRUE(map->Read("c", c).ok());
+  EXPECT_TRUE(map->Read("d", d).ok());
+  EXPECT_TRUE(map->Read("e", e).ok());
+  EXPECT_TRUE(map->Read("f", f).ok());
+  EXPECT_EQ(a, 3);
+  EXPECT_EQ(b, 0.5);
+  EXPECT_TRUE(c);
+  EXPECT_EQ(d, "hi");
+  EXPECT_EQ(e, (std::vector<std::string>{"x", "y"}));
+  EXPECT_EQ(f, (std::vector<int64_t>{1, 2}));
+  EXPECT_TRUE(map->CheckAllKeysRead().ok());
+}
+
+TEST(YamlMapTest, WrongTypeNamesFileLineAndKey) {
+  YAML::Node root = YAML::Load("model:\n  hidden_size: big\n");
+  auto map = YamlMap::Create(root, "cfg.yaml", "");
+  auto model = map->Child("model");
+  ASSERT_TRUE(model.ok());
+  int64_t hidden = 0;
+  absl::Status status = model->Read("hidden_size", hidden);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.message(), "cfg.yaml:2: model.hidden_size must be an integer, got 'big'");
+}
+
+TEST(YamlMapTest, UnknownKeyIsRejected) {
+  YAML::Node root = YAML::Load("lr: 1\nlearning_rat: 2\n");
+  auto map = YamlMap::Create(root, "cfg.yaml", "trainer");
+  double lr = 0;
+  ASSERT_TRUE(map->Read("lr", lr).ok());
+  absl::Status status = map->CheckAllKeysRead();
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("cfg.yaml:2: trainer.learning_rat is not a known key"),
+            std::string::npos)
+      << status.message();
+}
+
+TEST(YamlMapTest, MissingRequiredKeyIsAnError) {
+  auto map = YamlMap::Create(YAML::Load("{}"), "cfg.yaml", "data");
+  std::string path;
+  absl::Status status = map->Require("path", path);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("data.path is required"), std::string::npos);
+}
+
+TEST(YamlMapTest, NonMappingSectionIsAnError) {
+  auto map = YamlMap::Create(YAML::Load("[1, 2]"), "cfg.yaml", "model");
+  EXPECT_FALSE(map.ok());
+}
+
+TEST(YamlMapTest, NonFiniteNumberIsAnError) {
+  auto map = YamlMap::Create(YAML::Load("lr: .nan\n"), "cfg.yaml", "");
+  double lr = 0;
+  EXPECT_FALSE(map->Read("lr", lr).ok());
+}
+
+TEST(YamlMapTest, SyntaxErrorNamesFile) {
+  auto missing = LoadYamlFile("/nonexistent/cfg.yaml");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace aha
