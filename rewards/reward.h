@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "base/finish_reason.h"
+#include "base/finish_reason.h"
 #include "nlohmann/json.hpp"
 #include "rewards/reward_options.h"
 
