@@ -10,19 +10,11 @@
 
 #include "gtest/gtest.h"
 #include "rewards/reward_set.h"
+#include "tests/rewards/reward_test_util.h"
 #include "yaml-cpp/yaml.h"
 
 namespace aha {
 namespace {
-
-std::vector<RewardSample> Samples(const std::vector<std::string>& completions) {
-  std::vector<RewardSample> samples;
-  for (const std::string& completion : completions) {
-    samples.emplace_back();
-    samples.back().completion = completion;
-  }
-  return samples;
-}
 
 class CommandRewardTest : public ::testing::Test {
  protected:

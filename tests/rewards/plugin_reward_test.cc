@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "rewards/reward_set.h"
+#include "tests/rewards/reward_test_util.h"
 #include "yaml-cpp/yaml.h"
 
 namespace aha {
@@ -15,23 +16,6 @@ namespace {
 absl::StatusOr<RewardSet> Build(const std::string& plugin, const std::string& extra = "") {
   std::string yaml = "[{name: plug, plugin: " + plugin + extra + "}]";
   return RewardSet::FromYaml(YAML::Load(yaml), "run.yaml");
-}
-
-std::vector<RewardSample> Samples(const std::vector<std::string>& completions) {
-  std::vector<RewardSample> samples;
-  for (const std::string& completion : completions) {
-    samples.emplace_back();
-    samples.back().completion = completion;
-  }
-  return samples;
-}
-
-void ExpectErrorMentions(const absl::Status& status, const std::vector<std::string>& words) {
-  ASSERT_FALSE(status.ok());
-  for (const std::string& word : words) {
-    EXPECT_NE(status.message().find(word), std::string::npos)
-        << "'" << word << "' not in: " << status.message();
-  }
 }
 
 TEST(PluginRewardTest, ScoresAndAbstains) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "rewards/reward_set.h"
+#include "tests/rewards/reward_test_util.h"
 #include "yaml-cpp/yaml.h"
 
 namespace aha {
@@ -22,15 +23,6 @@ bool IsInPath(const std::string& program) {
     if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0) return true;
   }
   return false;
-}
-
-std::vector<RewardSample> Samples(const std::vector<std::string>& completions) {
-  std::vector<RewardSample> samples;
-  for (const std::string& completion : completions) {
-    samples.emplace_back();
-    samples.back().completion = completion;
-  }
-  return samples;
 }
 
 TEST(RewardExamplesTest, CppRewardIsRegisteredByLinking) {

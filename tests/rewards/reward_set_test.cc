@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/rewards/reward_test_util.h"
 #include "yaml-cpp/yaml.h"
 
 namespace aha {
@@ -28,23 +29,6 @@ AHA_REGISTER_REWARD("test_length", MakeTestLengthReward);
 
 absl::StatusOr<RewardSet> Build(const std::string& yaml) {
   return RewardSet::FromYaml(YAML::Load(yaml)["rewards"], "run.yaml");
-}
-
-std::vector<RewardSample> Samples(const std::vector<std::string>& completions) {
-  std::vector<RewardSample> samples;
-  for (const std::string& completion : completions) {
-    samples.emplace_back();
-    samples.back().completion = completion;
-  }
-  return samples;
-}
-
-void ExpectErrorMentions(const absl::Status& status, const std::vector<std::string>& words) {
-  ASSERT_FALSE(status.ok());
-  for (const std::string& word : words) {
-    EXPECT_NE(status.message().find(word), std::string::npos)
-        << "'" << word << "' not in: " << status.message();
-  }
 }
 
 TEST(RewardSetTest, RegistryListsBuiltinsAndMacroRewards) {
