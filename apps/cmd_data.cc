@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "apps/command.h"
 #include "apps/flags.h"
+#include "base/yaml_json.h"
 #include "base/status_macros.h"
 #include "data/corpus.h"
 #include "data/countdown.h"
@@ -37,29 +38,6 @@ const std::vector<FlagSpec>& DataFlags() {
       {"template", "template name or inline text; countdown rows then get a `prompt` field"},
   };
   return flags;
-}
-
-// YAML scalars become JSON integers, reals or booleans when they parse as such, unless quoted.
-nlohmann::json YamlToJson(const YAML::Node& node) {
-  if (node.IsMap()) {
-    nlohmann::json object = nlohmann::json::object();
-    for (const auto& item : node) object[item.first.as<std::string>()] = YamlToJson(item.second);
-    return object;
-  }
-  if (node.IsSequence()) {
-    nlohmann::json array = nlohmann::json::array();
-    for (const auto& item : node) array.push_back(YamlToJson(item));
-    return array;
-  }
-  if (!node.IsScalar()) return nullptr;
-  if (node.Tag() == "!") return node.Scalar();
-  int64_t integer;
-  double real;
-  bool boolean;
-  if (YAML::convert<int64_t>::decode(node, integer)) return integer;
-  if (YAML::convert<double>::decode(node, real)) return real;
-  if (YAML::convert<bool>::decode(node, boolean)) return boolean;
-  return node.Scalar();
 }
 
 // Returns data.<name> from the config file, or an empty object when there is no file or no

@@ -8,40 +8,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
+#include "base/yaml_json.h"
 #include "rewards/command_reward.h"
 #include "rewards/plugin_reward.h"
 
 namespace aha {
 namespace {
-
-// Converts a YAML mapping to JSON, for a plugin's `options:`. Scalars stay strings unless
-// they read as booleans or numbers, as YAML 1.2's core schema would type them.
-nlohmann::json YamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Map: {
-      nlohmann::json object = nlohmann::json::object();
-      for (const auto& item : node) object[item.first.as<std::string>()] = YamlToJson(item.second);
-      return object;
-    }
-    case YAML::NodeType::Sequence: {
-      nlohmann::json array = nlohmann::json::array();
-      for (const auto& item : node) array.push_back(YamlToJson(item));
-      return array;
-    }
-    case YAML::NodeType::Scalar: {
-      if (node.Tag() == "!") return node.Scalar();  // a quoted string
-      int64_t integer;
-      double real;
-      bool boolean;
-      if (YAML::convert<int64_t>::decode(node, integer)) return integer;
-      if (YAML::convert<double>::decode(node, real)) return real;
-      if (YAML::convert<bool>::decode(node, boolean)) return boolean;
-      return node.Scalar();
-    }
-    default:
-      return nullptr;
-  }
-}
 
 absl::StatusOr<std::unique_ptr<Reward>> BuildReward(RewardOptions& options) {
   const std::string& name = options.reward_name();
