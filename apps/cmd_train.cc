@@ -1,0 +1,64 @@
+// `aha train CONFIG`: runs GRPO (R1-Zero style RL) as configured in a YAML file.
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/command.h"
+#include "apps/flags.h"
+#include "base/status_macros.h"
+#include "trainer/grpo_config.h"
+#include "trainer/grpo_trainer.h"
+
+namespace aha::cli {
+namespace {
+
+const std::vector<FlagSpec> kFlags = {
+    {"resume", "continue from OUT_DIR/checkpoint when it exists", /*is_switch=*/true},
+    {"steps", "override grpo.steps"},
+    {"out", "override run.out_dir"},
+    {"policy", "override policy.path (the model folder to start from)"},
+};
+
+absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
+  ASSIGN_OR_RETURN(GrpoRunConfig config, LoadGrpoRunConfig(config_path));
+  ASSIGN_OR_RETURN(int64_t steps, flags.GetInt("steps", config.grpo.steps));
+  if (steps < 1) return absl::InvalidArgumentError("--steps must be >= 1");
+  config.grpo.steps = steps;
+  config.out_dir = flags.GetOr("out", config.out_dir);
+  config.policy_path = flags.GetOr("policy", config.policy_path);
+  std::printf("aha train: %s -> %s (B=%lld prompts x G=%lld, %lld steps)\n",
+              config_path.c_str(), config.out_dir.c_str(),
+              static_cast<long long>(config.grpo.prompts_per_step),
+              static_cast<long long>(config.grpo.group_size),
+              static_cast<long long>(config.grpo.steps));
+  TerminalProgress progress;
+  ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(config, flags.Has("resume"), &progress));
+  return trainer->Run();
+}
+
+int RunTrain(const std::vector<std::string>& args) {
+  auto flags = ParseFlags(args, kFlags);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "aha train: %s\n", std::string(flags.status().message()).c_str());
+    return 2;
+  }
+  if (flags->Has("help") || flags->positional().size() != 1) {
+    PrintFlagHelp("train", "CONFIG.yaml [--resume] [--steps N] [--out DIR] [--policy DIR]",
+                  kFlags);
+    return flags->Has("help") ? 0 : 2;
+  }
+  absl::Status status = Train(flags->positional()[0], *flags);
+  if (!status.ok()) {
+    std::fprintf(stderr, "aha train: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+AHA_COMMAND("train", "run GRPO reinforcement learning from a YAML config", RunTrain);
+
+}  // namespace aha::cli

@@ -1,0 +1,160 @@
+#include "trainer/grpo_trainer.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "policy/char_tokenizer.h"
+#include "rewards/reward.h"
+
+namespace aha {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The toy preference: the share of '7' characters in the completion.
+absl::StatusOr<std::unique_ptr<Reward>> MakeSevensReward(RewardOptions&) {
+  return MakePerSampleReward(
+      [](const RewardSample& sample) -> absl::StatusOr<std::optional<double>> {
+        if (sample.completion.empty()) return 0.0;
+        double sevens = 0;
+        for (char c : sample.completion) sevens += c == '7';
+        return sevens / static_cast<double>(sample.completion.size());
+      });
+}
+AHA_REGISTER_REWARD("test_sevens", MakeSevensReward);
+
+class GrpoTrainerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("grpo_trainer_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    torch::set_num_threads(1);
+
+    // A random tiny model over digits; '7' is as likely as any other digit at the start.
+    auto tokenizer = CharTokenizer::FromAlphabet({"<|endoftext|>"}, "0123456789 q:");
+    ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+    ModelConfig c;
+    c.vocab_size = tokenizer->VocabSize();
+    c.hidden_size = 32;
+    c.intermediate_size = 64;
+    c.num_hidden_layers = 2;
+    c.num_attention_heads = 4;
+    c.num_key_value_heads = 2;
+    c.head_dim = 8;
+    c.max_position_embeddings = 64;
+    c.attention_bias = true;
+    c.tie_word_embeddings = true;
+    c.eos_token_ids = {0};
+    CausalLm model(c);
+    InitializeWeights(*model, 0.02, 3);
+    const std::string model_dir = (dir_ / "base").string();
+    ASSERT_TRUE(tokenizer->Save(model_dir).ok());
+    ASSERT_TRUE(SavePolicy(model, model_dir, model_dir, {torch::kFloat32}).ok());
+
+    std::ofstream data(dir_ / "prompts.jsonl");
+    for (int i = 0; i < 16; ++i) data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\"}\n";
+  }
+
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes a config whose out_dir is `out` and returns its path.
+  std::string WriteConfig(const std::string& out, int steps) {
+    const std::string path = (dir_ / (out + ".yaml")).string();
+    std::ofstream f(path);
+    f << "run: {out_dir: " << (dir_ / out).string() << ", seed: 5, threads: 1}\n"
+      << "policy: {path: " << (dir_ / "base").string() << "}\n"
+      << "data:\n  kind: jsonl\n  prompt_template: plain\n"
+      << "  train: {path: " << (dir_ / "prompts.jsonl").string() << "}\n"
+      << "rewards:\n  - name: test_sevens\n"
+      << "grpo: {steps: " << steps << ", prompts_per_step: 4, group_size: 8, max_new_tokens: 3,"
+      << " temperature: 1.0, micro_batch_rows: 12, eps_high: 0.28}\n"
+      << "optimizer: {lr: 0.01, max_grad_norm: 1.0}\n"
+      << "log: {samples_every: 0, eval_before_training: false}\n";
+    return path;
+  }
+
+  static std::map<std::string, torch::Tensor> Weights(const std::string& dir) {
+    auto model = LoadModel(dir);
+    EXPECT_TRUE(model.ok()) << model.status();
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& p : (*model)->named_parameters()) out[p.key()] = p.value().clone();
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(GrpoTrainerTest, LearnsToyPreferenceForSevens) {
+  auto config = LoadGrpoRunConfig(WriteConfig("toy", 40));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  double first = 0, last = 0;
+  for (int step = 0; step < 40; ++step) {
+    auto metrics = (*trainer)->TrainStep();
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    if (step < 3) first += metrics->reward_mean / 3;
+    if (step >= 37) last += metrics->reward_mean / 3;
+  }
+  EXPECT_LT(first, 0.3);
+  EXPECT_GT(last, 0.8) << "reward went from " << first << " to " << last;
+}
+
+TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) {
+  auto straight = LoadGrpoRunConfig(WriteConfig("straight", 4));
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  auto trainer = GrpoTrainer::Create(*straight, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  ASSERT_TRUE((*trainer)->Run().ok());
+
+  auto first_half = LoadGrpoRunConfig(WriteConfig("resumed", 2));
+  ASSERT_TRUE(first_half.ok());
+  auto part1 = GrpoTrainer::Create(*first_half, false, nullptr);
+  ASSERT_TRUE(part1.ok());
+  ASSERT_TRUE((*part1)->Run().ok());
+
+  auto second_half = *first_half;
+  second_half.grpo.steps = 4;
+  auto part2 = GrpoTrainer::Create(second_half, /*resume=*/true, nullptr);
+  ASSERT_TRUE(part2.ok()) << part2.status();
+  EXPECT_EQ((*part2)->step(), 2);
+  ASSERT_TRUE((*part2)->Run().ok());
+
+  auto a = Weights((dir_ / "straight" / "final").string());
+  auto b = Weights((dir_ / "resumed" / "final").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    EXPECT_LE((tensor - b[name]).abs().max().item<double>(), 1e-6) << name;
+  }
+}
+
+TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
+  std::string path = WriteConfig("bad", 1);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text.replace(text.find("group_size: 8"), 13, "group_size: 1");
+  std::ofstream(path) << text;
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("grpo.group_size must be >= 2"), std::string::npos)
+      << config.status().message();
+}
+
+TEST_F(GrpoTrainerTest, UnknownKeyNamesFileAndLine) {
+  std::string path = WriteConfig("typo", 1);
+  std::ofstream(path, std::ios::app) << "grpo_extra: 1\n";
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find(path + ":"), std::string::npos);
+  EXPECT_NE(config.status().message().find("grpo_extra is not a known key"), std::string::npos)
+      << config.status().message();
+}
+
+}  // namespace
+}  // namespace aha

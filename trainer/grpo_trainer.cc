@@ -1,0 +1,431 @@
+#include "trainer/grpo_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status_macros.h"
+#include "policy/file_io.h"
+#include "policy/token_scoring.h"
+#include "trainer/advantages.h"
+#include "trainer/policy_loss.h"
+#include "trainer/rollout.h"
+
+namespace aha {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The tensors of one rollout that the update reads.
+struct TrainingBatch {
+  torch::Tensor ids;              // (N, P + C)
+  torch::Tensor valid;            // (N, P + C)
+  torch::Tensor completion_mask;  // (N, C)
+  torch::Tensor truncated;        // (N) bool
+  int64_t prompt_length = 0;      // P
+};
+
+TrainingBatch MakeTrainingBatch(const Rollouts& r) {
+  TrainingBatch t;
+  t.ids = torch::cat({r.prompt_ids, r.completion_ids}, 1);
+  t.valid = torch::cat({r.prompt_mask, r.completion_mask}, 1);
+  t.completion_mask = r.completion_mask;
+  t.prompt_length = r.prompt_ids.size(1);
+  std::vector<uint8_t> truncated;
+  for (FinishReason reason : r.finish_reasons) truncated.push_back(reason == FinishReason::kLength);
+  t.truncated = torch::tensor(truncated, torch::kUInt8).to(torch::kBool).to(t.ids.device());
+  return t;
+}
+
+// Scores rows [start, start + rows) of the batch: log-probs and entropies (rows, C).
+TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start, int64_t rows,
+                      double temperature) {
+  ScoreRequest request;
+  request.ids = batch.ids.narrow(0, start, rows);
+  request.valid = batch.valid.narrow(0, start, rows);
+  request.first_target = batch.prompt_length;
+  request.temperature = temperature;
+  return ScoreTokens(model, request);
+}
+
+// Log-probs (N, C) of the whole batch under `model`, without gradients.
+torch::Tensor ScoreAllNoGrad(CausalLm& model, const TrainingBatch& batch, int64_t micro_rows,
+                             double temperature) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  const int64_t n = batch.ids.size(0);
+  for (int64_t start = 0; start < n; start += micro_rows) {
+    const int64_t rows = std::min(micro_rows, n - start);
+    parts.push_back(ScoreRows(model, batch, start, rows, temperature).logprobs);
+  }
+  return torch::cat(parts, 0);
+}
+
+absl::StatusOr<torch::Dtype> ParseDtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "bfloat16") return torch::kBFloat16;
+  return absl::InvalidArgumentError(absl::StrCat("unknown dtype ", name));
+}
+
+}  // namespace
+
+GrpoTrainer::GrpoTrainer(GrpoRunConfig config, Progress* progress)
+    : config_(std::move(config)), progress_(progress) {}
+
+absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(const GrpoRunConfig& config,
+                                                                 bool resume,
+                                                                 Progress* progress) {
+  std::unique_ptr<GrpoTrainer> trainer(new GrpoTrainer(config, progress));
+  RETURN_IF_ERROR(trainer->Setup(resume));
+  return trainer;
+}
+
+absl::Status GrpoTrainer::Setup(bool resume) {
+  if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
+  torch::manual_seed(config_.seed);
+  LoadOptions load;
+  ASSIGN_OR_RETURN(load.dtype, ParseDtype(config_.dtype));
+  if (config_.device == "cuda") {
+    if (!torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          config_.config_path, ": run.device is cuda, but this LibTorch build sees no CUDA "
+                               "device; set run.device: cpu"));
+    }
+    load.device = torch::kCUDA;
+  }
+
+  const std::string checkpoint_dir = (fs::path(config_.out_dir) / "checkpoint").string();
+  const bool resuming = resume && fs::exists(fs::path(checkpoint_dir) / "trainer_state.json");
+  ASSIGN_OR_RETURN(policy_, LoadPolicy(resuming ? checkpoint_dir : config_.policy_path, load));
+  if (config_.grpo.loss.kl_beta > 0) {
+    ASSIGN_OR_RETURN(CausalLm reference,
+                     LoadModel(config_.reference_path.value_or(config_.policy_path), load));
+    reference->eval();
+    for (auto& p : reference->parameters()) p.set_requires_grad(false);
+    reference_ = reference;
+  }
+
+  ASSIGN_OR_RETURN(RewardSet rewards, RewardSet::FromYaml(config_.rewards, config_.config_path));
+  rewards_.emplace(std::move(rewards));
+  ASSIGN_OR_RETURN(data::PromptTemplate prompt_template,
+                   data::PromptTemplate::Resolve(config_.data.prompt_template));
+  template_.emplace(std::move(prompt_template));
+
+  std::vector<data::Example> train;
+  if (config_.data.kind == "countdown") {
+    ASSIGN_OR_RETURN(data::CountdownSplits splits, data::GenerateCountdown(config_.data.countdown));
+    train = std::move(splits.train);
+    test_examples_ = std::move(splits.test);
+  } else {
+    ASSIGN_OR_RETURN(train, data::LoadJsonlDataset(config_.data.train_jsonl));
+    if (config_.data.test_jsonl) {
+      ASSIGN_OR_RETURN(test_examples_, data::LoadJsonlDataset(*config_.data.test_jsonl));
+    }
+  }
+  if (static_cast<int64_t>(test_examples_.size()) > config_.log.eval_prompts) {
+    test_examples_.resize(config_.log.eval_prompts);
+  }
+  data::BatchIteratorOptions iterator_options;
+  iterator_options.batch_size = config_.grpo.prompts_per_step;
+  iterator_options.seed = config_.data.shuffle_seed;
+  iterator_options.drop_last = true;
+  ASSIGN_OR_RETURN(data::BatchIterator iterator,
+                   data::BatchIterator::Create(std::move(train), iterator_options));
+  iterator_.emplace(std::move(iterator));
+
+  optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
+                                           config_.grpo.steps);
+  if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
+  ASSIGN_OR_RETURN(RunLog log, RunLog::Open(config_.out_dir, resuming));
+  log_.emplace(std::move(log));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
+  const GrpoOptions& g = config_.grpo;
+  StepMetrics m;
+  m.step = step_ + 1;
+
+  // Rollout: B prompts x G completions, scored by the rewards.
+  std::vector<data::Example> examples = iterator_->Next();
+  GroupSamplerOptions sampler;
+  sampler.group_size = g.group_size;
+  sampler.max_new_tokens = g.max_new_tokens;
+  sampler.sampling = g.sampling;
+  sampler.stop_strings = g.stop_strings;
+  sampler.seed = config_.seed;
+  sampler.stream_offset = static_cast<uint64_t>(step_) * examples.size() * g.group_size;
+  sampler = WithTokenizerSpecials(sampler, *policy_.tokenizer);
+  policy_.model->eval();
+  ASSIGN_OR_RETURN(RolloutBatch batch, RolloutAndScore(policy_, *template_, examples, sampler,
+                                                       *rewards_, progress_));
+  const int64_t n = static_cast<int64_t>(batch.samples.size());
+  m.seconds_generate = batch.seconds_generate;
+  m.seconds_reward = batch.seconds_reward;
+  m.rollout_tokens_per_second =
+      batch.rollouts.generated_tokens / std::max(batch.seconds_generate, 1e-9);
+
+  // Advantages within each prompt's group.
+  const auto device = policy_.model->LmHeadWeight().device();
+  auto rewards = torch::tensor(batch.scores.total, torch::kFloat64).to(device);
+  std::vector<int64_t> group_ids;
+  for (int64_t row = 0; row < n; ++row) group_ids.push_back(examples[row / g.group_size].id);
+  ASSIGN_OR_RETURN(Advantages advantages, ComputeAdvantages(rewards, group_ids, g.advantages));
+
+  // Update: mu passes over the batch, in micro-batches whose gradients accumulate.
+  const auto train_start = Clock::now();
+  TrainingBatch tb = MakeTrainingBatch(batch.rollouts);
+  policy_.model->train();
+  torch::Tensor old_logprobs, ref_logprobs;
+  if (g.updates_per_step > 1) {
+    old_logprobs = ScoreAllNoGrad(policy_.model, tb, g.micro_batch_rows, g.sampling.temperature);
+  }
+  if (reference_) {
+    ref_logprobs = ScoreAllNoGrad(*reference_, tb, g.micro_batch_rows, g.sampling.temperature);
+  }
+  ASSIGN_OR_RETURN(LossNormalizer normalizer,
+                   ComputeLossNormalizer(tb.completion_mask, tb.truncated, g.loss));
+  PolicyLossStats stats;
+  double entropy_sum = 0, mask_tokens = 0;
+  for (int64_t update = 0; update < g.updates_per_step; ++update) {
+    for (int64_t start = 0; start < n; start += g.micro_batch_rows) {
+      const int64_t rows = std::min(g.micro_batch_rows, n - start);
+      TokenScores scores = ScoreRows(policy_.model, tb, start, rows, g.sampling.temperature);
+      auto mask = tb.completion_mask.narrow(0, start, rows);
+      PolicyLossInputs inputs;
+      inputs.logprobs = scores.logprobs;
+      // With one pass the sampling policy is the current one, so the ratio is exactly 1.
+      inputs.old_logprobs = old_logprobs.defined() ? old_logprobs.narrow(0, start, rows)
+                                                   : scores.logprobs.detach();
+      inputs.advantages = advantages.values.narrow(0, start, rows);
+      inputs.mask = mask;
+      inputs.truncated = tb.truncated.narrow(0, start, rows);
+      if (ref_logprobs.defined()) inputs.ref_logprobs = ref_logprobs.narrow(0, start, rows);
+      if (g.loss.entropy_coef > 0) inputs.entropy = scores.entropy;
+      PolicyLossResult result = PolicyLoss(inputs, g.loss, normalizer);
+      if (!std::isfinite(result.loss.item<double>())) {
+        return absl::InternalError(absl::StrFormat(
+            "step %d: the policy loss is not finite (%f) in rows %d..%d; the update is "
+            "abandoned. Lower optimizer.lr or check the rewards",
+            m.step, result.loss.item<double>(), start, start + rows - 1));
+      }
+      result.loss.backward();
+      stats.Add(result.stats);
+      if (update == 0) {
+        torch::NoGradGuard no_grad;
+        auto masked_entropy = scores.entropy.detach().masked_select(mask);
+        entropy_sum += masked_entropy.sum().item<double>();
+        mask_tokens += masked_entropy.numel();
+        auto sampled = batch.rollouts.sampled_logprobs.narrow(0, start, rows);
+        auto diff = (scores.logprobs.detach() - sampled).abs().masked_select(mask);
+        if (diff.numel() > 0) {
+          m.sampler_scorer_max_diff = std::max(m.sampler_scorer_max_diff,
+                                               diff.max().item<double>());
+        }
+      }
+    }
+  }
+  m.grad_norm = optimizer_->Step();
+  m.lr = optimizer_->current_lr();
+  if (!std::isfinite(m.grad_norm)) {
+    ++skipped_updates_in_a_row_;
+    std::fprintf(stderr, "warning: step %lld: the gradient norm is not finite; the update was "
+                 "skipped (%lld in a row)\n", static_cast<long long>(m.step),
+                 static_cast<long long>(skipped_updates_in_a_row_));
+    if (skipped_updates_in_a_row_ >= 3) {
+      return absl::InternalError(absl::StrFormat(
+          "step %d: 3 updates in a row had a non-finite gradient norm; stopping. Lower "
+          "optimizer.lr or set optimizer.max_grad_norm", m.step));
+    }
+  } else {
+    skipped_updates_in_a_row_ = 0;
+  }
+  m.seconds_train = SecondsSince(train_start);
+
+  // Metrics.
+  double sum = 0, sum_sq = 0, length_sum = 0, correct = 0, truncated = 0;
+  for (int64_t row = 0; row < n; ++row) {
+    sum += batch.scores.total[row];
+    sum_sq += batch.scores.total[row] * batch.scores.total[row];
+    const double length = static_cast<double>(batch.rollouts.completion_lengths[row]);
+    length_sum += length;
+    m.length_max = std::max(m.length_max, length);
+    correct += batch.correct[row] ? 1 : 0;
+    truncated += batch.rollouts.finish_reasons[row] == FinishReason::kLength ? 1 : 0;
+  }
+  m.reward_mean = sum / n;
+  m.reward_std = std::sqrt(std::max(0.0, sum_sq / n - m.reward_mean * m.reward_mean));
+  m.length_mean = length_sum / n;
+  m.accuracy = correct / n;
+  m.truncated_fraction = truncated / n;
+  for (size_t r = 0; r < rewards_->size(); ++r) {
+    const auto& component = batch.scores.components[r];
+    if (auto mean = MeanOfPresent(component)) m.reward_components[rewards_->name(r)] = *mean;
+    if (rewards_->name(r) == "format") {
+      double full = 0;
+      for (const auto& score : component) full += score.has_value() && *score >= 1.0 - 1e-9;
+      m.format_rate = full / n;
+    }
+    m.reward_errors += batch.scores.error_counts[r];
+  }
+  m.zero_variance_groups = advantages.stats.zero_variance_group_fraction;
+  m.kl = stats.KlMean();
+  m.clip_low = stats.ClipLowFraction();
+  m.clip_high = stats.ClipHighFraction();
+  m.ratio_mean = stats.RatioMean();
+  m.entropy = mask_tokens > 0 ? entropy_sum / mask_tokens : 0.0;
+  m.policy_loss = stats.policy_gradient_loss;
+
+  ++step_;
+  if (config_.log.samples_every > 0 && step_ % config_.log.samples_every == 0) {
+    WriteSamples(batch, advantages.values);
+  }
+  return m;
+}
+
+void GrpoTrainer::WriteSamples(const RolloutBatch& batch, const torch::Tensor& advantages) {
+  auto adv = advantages.to(torch::kCPU, torch::kFloat64);
+  const int64_t n = static_cast<int64_t>(batch.samples.size());
+  const int64_t g = batch.rollouts.group_size;
+  for (int64_t row = 0; row < std::min<int64_t>(n, config_.log.samples_per_step); ++row) {
+    nlohmann::json components = nlohmann::json::object();
+    for (size_t r = 0; r < rewards_->size(); ++r) {
+      const auto& score = batch.scores.components[r][row];
+      components[rewards_->name(r)] = score ? nlohmann::json(*score) : nlohmann::json(nullptr);
+    }
+    log_->WriteSample({{"step", step_},
+                       {"prompt_id", batch.examples[row / g].id},
+                       {"prompt", batch.samples[row].prompt},
+                       {"completion", batch.samples[row].completion},
+                       {"ground_truth", batch.samples[row].ground_truth},
+                       {"reward", batch.scores.total[row]},
+                       {"rewards", components},
+                       {"correct", static_cast<bool>(batch.correct[row])},
+                       {"advantage", adv[row].item<double>()},
+                       {"finish_reason", FinishReasonName(batch.samples[row].finish_reason)},
+                       {"num_tokens", batch.samples[row].num_tokens}});
+  }
+}
+
+void GrpoTrainer::WarnAboutStep(const StepMetrics& m) {
+  if (m.truncated_fraction > 0.5 && step_ - last_truncation_warning_ >= 10) {
+    last_truncation_warning_ = step_;
+    std::printf("warning: %.0f%% of completions hit grpo.max_new_tokens = %lld; their rewards "
+                "judge unfinished answers. Raise max_new_tokens or set grpo.mask_truncated\n",
+                100 * m.truncated_fraction, static_cast<long long>(config_.grpo.max_new_tokens));
+  }
+  if (m.zero_variance_groups > 0.5 && step_ - last_variance_warning_ >= 10) {
+    last_variance_warning_ = step_;
+    std::printf("warning: %.0f%% of groups have equal rewards and give no gradient; the task "
+                "may be too hard or too easy for the model, or group_size too small\n",
+                100 * m.zero_variance_groups);
+  }
+}
+
+absl::StatusOr<EvalMetrics> GrpoTrainer::EvaluateHeldOut() {
+  if (test_examples_.empty()) return EvalMetrics{};
+  EvalOptions options;
+  options.samples_per_prompt = config_.log.eval_group_size;
+  options.max_new_tokens = config_.grpo.max_new_tokens;
+  options.temperature = config_.log.eval_temperature;
+  options.top_p = config_.grpo.sampling.top_p;
+  options.seed = config_.seed + 1;
+  policy_.model->eval();
+  return Evaluate(policy_, *template_, test_examples_, options, *rewards_, progress_);
+}
+
+absl::Status GrpoTrainer::SaveCheckpoint() {
+  const fs::path final_dir = fs::path(config_.out_dir) / "checkpoint";
+  const fs::path tmp_dir = fs::path(config_.out_dir) / "checkpoint.tmp";
+  std::error_code error;
+  fs::remove_all(tmp_dir, error);
+  SaveOptions save;
+  save.dtype = torch::kFloat32;
+  RETURN_IF_ERROR(SavePolicy(policy_.model, policy_.source_dir, tmp_dir.string(), save));
+  optimizer_->Save((tmp_dir / "optimizer.pt").string());
+  const data::IteratorPosition position = iterator_->position();
+  nlohmann::json state = {{"step", step_},
+                          {"iterator_epoch", position.epoch},
+                          {"iterator_offset", position.offset}};
+  RETURN_IF_ERROR(WriteFileAtomically((tmp_dir / "trainer_state.json").string(), state.dump(2)));
+  // Swap folders so that a crash leaves either the old or the new checkpoint whole.
+  fs::remove_all(final_dir, error);
+  fs::rename(tmp_dir, final_dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat("cannot move ", tmp_dir.string(), " to ",
+                                            final_dir.string(), ": ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
+  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(state_path));
+  nlohmann::json state = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (state.is_discarded() || !state.contains("step") || !state["step"].is_number_integer()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        state_path, ": invalid trainer state; delete the checkpoint folder to start over"));
+  }
+  step_ = state["step"].get<int64_t>();
+  RETURN_IF_ERROR(iterator_->Seek({state.value("iterator_epoch", int64_t{0}),
+                                   state.value("iterator_offset", int64_t{0})}));
+  try {
+    optimizer_->Load((fs::path(dir) / "optimizer.pt").string());
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(dir, "/optimizer.pt: cannot read the "
+                                                   "optimizer state: ", e.what_without_backtrace()));
+  }
+  // The model folder of the checkpoint names itself as the tokenizer source; keep the
+  // original so later saves copy the tokenizer from there too.
+  return absl::OkStatus();
+}
+
+absl::Status GrpoTrainer::Run() {
+  const LogOptions& log = config_.log;
+  const int64_t total = config_.grpo.steps;
+  auto write_eval = [&](const EvalMetrics& e) {
+    std::printf("eval %4lld/%lld | %s\n", static_cast<long long>(step_),
+                static_cast<long long>(total), FormatEvalMetrics(e, log.eval_group_size).c_str());
+    std::fflush(stdout);
+    log_->WriteMetrics({{"step", step_}, {"eval", EvalMetricsToJson(e)}});
+  };
+
+  if (step_ == 0 && log.eval_before_training && !test_examples_.empty()) {
+    ASSIGN_OR_RETURN(EvalMetrics before, EvaluateHeldOut());
+    write_eval(before);
+  }
+  while (step_ < total) {
+    ASSIGN_OR_RETURN(StepMetrics metrics, TrainStep());
+    std::printf("%s\n", metrics.ConsoleLine(total).c_str());
+    std::fflush(stdout);
+    log_->WriteMetrics(metrics.ToJson());
+    WarnAboutStep(metrics);
+
+    const bool last = step_ == total;
+    if (!test_examples_.empty() && (last || (log.eval_every > 0 && step_ % log.eval_every == 0))) {
+      ASSIGN_OR_RETURN(EvalMetrics eval, EvaluateHeldOut());
+      write_eval(eval);
+    }
+    if (last || (log.checkpoint_every > 0 && step_ % log.checkpoint_every == 0)) {
+      RETURN_IF_ERROR(SaveCheckpoint());
+    }
+  }
+  SaveOptions save;
+  save.dtype = torch::kFloat32;
+  const std::string final_dir = (fs::path(config_.out_dir) / "final").string();
+  RETURN_IF_ERROR(SavePolicy(policy_.model, policy_.source_dir, final_dir, save));
+  std::printf("saved the trained model to %s\n", final_dir.c_str());
+  return absl::OkStatus();
+}
+
+}  // namespace aha

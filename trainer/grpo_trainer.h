@@ -1,0 +1,76 @@
+// GrpoTrainer: the R1-Zero loop. Each step samples G completions for B prompts, scores them,
+// computes group-relative advantages and applies clipped policy-gradient updates.
+//
+// The loop body (TrainStep) is linear: rollout, advantages, update, metrics. When to log,
+// evaluate and checkpoint is decided in one place, Run.
+//
+// Shapes: B prompts, G samples per prompt, N = B*G rows, P prompt length, C completion length.
+#ifndef AHA_TRAINER_GRPO_TRAINER_H_
+#define AHA_TRAINER_GRPO_TRAINER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/progress.h"
+#include "data/batch_iterator.h"
+#include "data/prompt_template.h"
+#include "policy/policy_io.h"
+#include "rewards/reward_set.h"
+#include "trainer/evaluate.h"
+#include "trainer/grpo_config.h"
+#include "trainer/optimizer.h"
+#include "trainer/run_log.h"
+
+namespace aha {
+
+class GrpoTrainer {
+ public:
+  // Loads the policy, the reference (when kl_beta > 0), the data and the rewards. With
+  // `resume`, continues from out_dir/checkpoint when it exists.
+  static absl::StatusOr<std::unique_ptr<GrpoTrainer>> Create(const GrpoRunConfig& config,
+                                                             bool resume, Progress* progress);
+
+  // Trains until config.grpo.steps, evaluating and checkpointing as configured, and saves the
+  // final model to out_dir/final.
+  absl::Status Run();
+
+  // One step; returns its metrics. Exposed for tests.
+  absl::StatusOr<StepMetrics> TrainStep();
+
+  // Evaluates on up to log.eval_prompts held-out prompts.
+  absl::StatusOr<EvalMetrics> EvaluateHeldOut();
+
+  absl::Status SaveCheckpoint();
+
+  int64_t step() const { return step_; }
+  Policy& policy() { return policy_; }
+
+ private:
+  GrpoTrainer(GrpoRunConfig config, Progress* progress);
+  absl::Status Setup(bool resume);
+  absl::Status LoadCheckpoint(const std::string& dir);
+  void WriteSamples(const struct RolloutBatch& batch, const torch::Tensor& advantages);
+  void WarnAboutStep(const StepMetrics& metrics);
+
+  GrpoRunConfig config_;
+  Progress* progress_;
+  Policy policy_;
+  std::optional<CausalLm> reference_;
+  std::optional<RewardSet> rewards_;
+  std::optional<data::PromptTemplate> template_;
+  std::optional<data::BatchIterator> iterator_;
+  std::vector<data::Example> test_examples_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::optional<RunLog> log_;
+  int64_t step_ = 0;
+  int64_t skipped_updates_in_a_row_ = 0;
+  int64_t last_truncation_warning_ = -1000;
+  int64_t last_variance_warning_ = -1000;
+};
+
+}  // namespace aha
+
+#endif  // AHA_TRAINER_GRPO_TRAINER_H_
