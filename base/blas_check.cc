@@ -34,6 +34,12 @@ bool CpuHasAvx512() {
 #endif
 }
 
+// OpenBLAS core names (openblas_get_corename) whose kernels use AVX-512.
+bool IsAvx512Core(const std::string& core) {
+  const std::string lower = Lowercase(core);
+  return lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids";
+}
+
 }  // namespace
 
 BlasKind ClassifyBlasPath(const std::string& path) {
@@ -85,15 +91,13 @@ std::vector<std::string> MathLibraryWarnings(const MathLibraryFacts& facts) {
         "the cores. Install libopenblas0-openmp (scripts/install_deps.sh does it).");
   }
   if (openblas && facts.cpu_has_avx512 && !facts.coretype_set &&
-      facts.openblas_core != "SkylakeX") {
+      !IsAvx512Core(facts.openblas_core)) {
     const std::string core = facts.openblas_core.empty() ? "unknown" : facts.openblas_core;
     warnings.push_back(
         "BLAS: OPENBLAS_CORETYPE is not set and OpenBLAS selected its " + core +
-        " kernels on this AVX-512 CPU. Debian's OpenBLAS 0.3.21 misdetects some AVX-512 CPUs "
-        "(AMD Zen 4 among them), where float32 matmuls run about 4x slower than with the "
-        "SkylakeX kernels. Start aha with OPENBLAS_CORETYPE=SkylakeX in the environment: "
-        "OpenBLAS reads it once when it loads, so setting it later in the process has no "
-        "effect.");
+        " kernels on this AVX-512 CPU, so its matmuls leave AVX-512 unused. Start aha with "
+        "OPENBLAS_CORETYPE=SkylakeX in the environment: OpenBLAS reads it once when it loads, "
+        "so setting it later in the process has no effect.");
   }
   return warnings;
 }

@@ -33,7 +33,9 @@ BlasKind ClassifyBlasPath(const std::string& path);
 // none itself), and reads the environment and the CPU features.
 MathLibraryFacts ReadMathLibraryFacts();
 
-// One line per problem found in `facts`, each saying what is wrong and how to fix it.
+// One line per problem found in `facts`, each saying what is wrong and how to fix it: the
+// reference BLAS, OpenBLAS's pthreads build, or (with OPENBLAS_CORETYPE unset) OpenBLAS kernels
+// without AVX-512 on a CPU that has it.
 std::vector<std::string> MathLibraryWarnings(const MathLibraryFacts& facts);
 
 // MathLibraryWarnings(ReadMathLibraryFacts()): the lines the aha binary prints at start-up.

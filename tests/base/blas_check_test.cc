@@ -67,20 +67,38 @@ TEST(BlasCheckTest, ReferenceBlasWarns) {
   EXPECT_NE(warnings[0].find("update-alternatives"), std::string::npos);
 }
 
-TEST(BlasCheckTest, UnsetCoretypeOnAvx512Warns) {
+TEST(BlasCheckTest, OldCoreOnAvx512Warns) {
   MathLibraryFacts facts = HealthyFacts();
   facts.coretype_set = false;
-  facts.openblas_core = "Cooperlake";
+  facts.openblas_core = "Haswell";
   auto warnings = MathLibraryWarnings(facts);
   ASSERT_EQ(warnings.size(), 1u);
   EXPECT_NE(warnings[0].find("OPENBLAS_CORETYPE=SkylakeX"), std::string::npos);
-  EXPECT_NE(warnings[0].find("Cooperlake"), std::string::npos);
+  EXPECT_NE(warnings[0].find("Haswell"), std::string::npos);
 }
 
-TEST(BlasCheckTest, UnsetCoretypeIsFineWhenSkylakeXChosen) {
+TEST(BlasCheckTest, UnknownCoreOnAvx512Warns) {
   MathLibraryFacts facts = HealthyFacts();
   facts.coretype_set = false;
+  facts.openblas_core = "";
+  auto warnings = MathLibraryWarnings(facts);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("unknown"), std::string::npos);
+}
+
+TEST(BlasCheckTest, OldCoreIsFineWhenCoretypeSet) {
+  MathLibraryFacts facts = HealthyFacts();
+  facts.openblas_core = "Haswell";
   EXPECT_TRUE(MathLibraryWarnings(facts).empty());
+}
+
+TEST(BlasCheckTest, Avx512CoresNeedNoCoretype) {
+  for (const char* core : {"SkylakeX", "Cooperlake", "SapphireRapids"}) {
+    MathLibraryFacts facts = HealthyFacts();
+    facts.coretype_set = false;
+    facts.openblas_core = core;
+    EXPECT_TRUE(MathLibraryWarnings(facts).empty()) << core;
+  }
 }
 
 TEST(BlasCheckTest, UnsetCoretypeIsFineWithoutAvx512) {
