@@ -152,3 +152,58 @@ TEST(GroupSamplerTest, SampledLogprobsMatchScorer) {
 
 }  // namespace
 }  // namespace aha
+
+namespace aha {
+namespace {
+
+// A tokenizer whose token i decodes to the letter 'a' + i, for stop-string tests.
+class LetterTokenizer : public Tokenizer {
+ public:
+  std::vector<int32_t> Encode(std::string_view text) const override {
+    std::vector<int32_t> ids;
+    for (char c : text) ids.push_back(c - 'a');
+    return ids;
+  }
+  std::string DecodeBytes(absl::Span<const int32_t> ids, bool) const override {
+    std::string text;
+    for (int32_t id : ids) text += static_cast<char>('a' + id % 26);
+    return text;
+  }
+  int32_t VocabSize() const override { return 50; }
+  std::optional<int32_t> TokenToId(std::string_view) const override { return std::nullopt; }
+  std::optional<std::string> IdToToken(int32_t id) const override { return DecodeBytes({id}, false); }
+  bool IsSpecial(int32_t) const override { return false; }
+  const SpecialTokens& special_tokens() const override { return special_; }
+
+ private:
+  SpecialTokens special_;
+};
+
+TEST(GroupSamplerTest, StopStringEndsSampleWithStopReason) {
+  CausalLm model = testing::MakeRandomModel(testing::TinyQwen2Config(), 25);
+  LetterTokenizer tokenizer;
+  GroupSampler sampler(model, &tokenizer);
+  GroupSamplerOptions o = BaseOptions();
+  o.sampling.temperature = 0.0;
+  o.group_size = 1;
+  Rollouts free_run = sampler.Sample({kPrompts[0]}, o);
+  ASSERT_GE(free_run.completion_lengths[0], 4);
+  // Use the text of greedy tokens 2 and 3 as the stop string: the sample must end at token 3.
+  std::string text;
+  for (int j = 0; j < 4; ++j) {
+    text += tokenizer.Decode({static_cast<int32_t>(free_run.completion_ids[0][j].item<int64_t>())});
+  }
+  const std::string stop = text.substr(2, 2);
+  ASSERT_EQ(text.find(stop), 2u) << "the stop string must first occur at tokens 2 and 3";
+  o.stop_strings = {stop};
+  Rollouts stopped = sampler.Sample({kPrompts[0]}, o);
+  EXPECT_EQ(stopped.completion_lengths[0], 4);
+  EXPECT_EQ(stopped.finish_reasons[0], FinishReason::kStop);
+  for (int64_t j = 0; j < 4; ++j) {
+    EXPECT_EQ(stopped.completion_ids[0][j].item<int64_t>(),
+              free_run.completion_ids[0][j].item<int64_t>());
+  }
+}
+
+}  // namespace
+}  // namespace aha
