@@ -123,6 +123,17 @@ LengthStats ComputeLengthStats(std::vector<double> lengths) {
   return stats;
 }
 
+std::map<std::string, double> ReflectionMetricValues(const BatchReflectionStats& stats) {
+  std::map<std::string, double> values;
+  for (const ReflectionSetStats& set : stats.sets) {
+    values[set.name + "_fraction"] = set.fraction;
+    values[set.name + "_mean_count"] = set.mean_count;
+    values[set.name + "_per_1k_tokens"] = set.per_1k_tokens;
+  }
+  values["any_fraction"] = stats.any_fraction;
+  return values;
+}
+
 absl::StatusOr<ReflectionCounter> ReflectionCounter::Create(std::vector<KeywordSet> sets) {
   std::set<std::string> names;
   for (const KeywordSet& set : sets) {

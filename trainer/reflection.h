@@ -20,6 +20,7 @@
 #define AHA_TRAINER_REFLECTION_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,6 +84,10 @@ struct BatchReflectionStats {
   std::optional<double> accuracy_with_reflection, accuracy_without_reflection;
   LengthStats length;  // of num_tokens
 };
+
+// The per-set numbers as flat metric names: "SET_fraction", "SET_mean_count",
+// "SET_per_1k_tokens" for each set, and "any_fraction".
+std::map<std::string, double> ReflectionMetricValues(const BatchReflectionStats& stats);
 
 class ReflectionCounter {
  public:

@@ -186,6 +186,18 @@ TEST(ReflectionTest, SummarizeBatch) {
   EXPECT_DOUBLE_EQ(stats.length.max, 40.0);
 }
 
+TEST(ReflectionTest, MetricValuesNamedPerSet) {
+  std::vector<ResponseInput> responses = {{"wait", 4, true}, {"fine", 4, false}};
+  std::map<std::string, double> values =
+      ReflectionMetricValues(DefaultCounter().Summarize(responses));
+  EXPECT_EQ(values.size(), 7u);
+  EXPECT_DOUBLE_EQ(values["r1_fraction"], 0.5);
+  EXPECT_DOUBLE_EQ(values["r1_mean_count"], 0.5);
+  EXPECT_DOUBLE_EQ(values["r1_per_1k_tokens"], 125.0);
+  EXPECT_DOUBLE_EQ(values["oat_fraction"], 0.0);
+  EXPECT_DOUBLE_EQ(values["any_fraction"], 0.5);
+}
+
 TEST(ReflectionTest, SummarizeLeavesMissingAccuracyEmpty) {
   BatchReflectionStats stats = DefaultCounter().Summarize({{"no keywords here", 5, true}});
   EXPECT_FALSE(stats.accuracy_with_reflection.has_value());
