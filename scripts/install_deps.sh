@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that aha builds and runs with. Safe to run again:
 # packages already present are skipped, so a second run costs a few seconds.
+# With --with-plots it also installs matplotlib, which `aha analyze` uses for its PNG plots.
 set -euo pipefail
 
 packages=(
@@ -11,6 +12,9 @@ packages=(
   libutf8proc-dev       # NFC normalization for Hugging Face tokenizers (Qwen)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+if [[ "${1:-}" == "--with-plots" ]]; then
+  packages+=(python3-matplotlib)   # optional: scripts/plot_run.py
+fi
 
 missing=()
 for p in "${packages[@]}"; do

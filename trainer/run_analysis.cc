@@ -106,6 +106,46 @@ std::vector<SampleRow> ParseSamples(const std::vector<JsonLine>& lines,
   return rows;
 }
 
+// The kept samples of an `aha eval --out` file as step-0 rows. Returns nullopt when the file
+// does not exist; a file that cannot be used goes to `problems`.
+std::optional<std::vector<SampleRow>> ReadEvalSamples(const fs::path& path,
+                                                      std::vector<std::string>& problems) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  const std::string name = path.filename().string();
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  json value = json::parse(buffer.str(), nullptr, /*allow_exceptions=*/false);
+  auto kept = value.is_object() ? value.find("samples_kept") : value.end();
+  if (value.is_discarded() || !value.is_object() || kept == value.end() || !kept->is_array()) {
+    problems.push_back(absl::StrCat(name, ": not an `aha eval --out` report with a "
+                                    "\"samples_kept\" list; the file is skipped"));
+    return std::vector<SampleRow>{};
+  }
+  std::vector<SampleRow> rows;
+  for (size_t i = 0; i < kept->size(); ++i) {
+    const json& sample = (*kept)[i];
+    const std::string location = absl::StrCat(name, ":samples_kept[", i, "]");
+    if (!sample.is_object() || !sample.contains("completion") ||
+        !sample["completion"].is_string()) {
+      problems.push_back(absl::StrCat(location, ": missing string \"completion\"; skipped"));
+      continue;
+    }
+    SampleRow row;
+    row.location = location;
+    row.completion = sample["completion"].get<std::string>();
+    if (sample.contains("prompt") && sample["prompt"].is_string()) {
+      row.prompt = sample["prompt"].get<std::string>();
+    }
+    if (sample.contains("correct") && sample["correct"].is_boolean()) {
+      row.correct = sample["correct"].get<bool>();
+    }
+    row.reward = NumberAt(sample, "reward");
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 // The reflection keywords of all sets that occur in `text`, each once, in set order.
 std::vector<std::string> KeywordsFound(const ReflectionCounter& counter, const std::string& text) {
   std::vector<std::string> found;
@@ -172,9 +212,10 @@ absl::StatusOr<RunAnalysis> AnalyzeRun(const std::string& run_dir,
   analysis.run_dir = run_dir;
   auto metrics = ReadJsonl(fs::path(run_dir) / "metrics.jsonl", analysis.problems);
   auto samples = ReadJsonl(fs::path(run_dir) / "samples.jsonl", analysis.problems);
-  if (!metrics && !samples) {
+  auto eval_rows = ReadEvalSamples(fs::path(run_dir) / "eval.json", analysis.problems);
+  if (!metrics && !samples && !eval_rows) {
     return absl::NotFoundError(absl::StrCat(
-        run_dir, " has neither metrics.jsonl nor samples.jsonl; pass the out_dir of a run"));
+        run_dir, " has no metrics.jsonl, samples.jsonl or eval.json; pass the out_dir of a run"));
   }
 
   // Curves from metrics.jsonl; a later record of the same step (a resumed run) replaces it.
@@ -203,6 +244,7 @@ absl::StatusOr<RunAnalysis> AnalyzeRun(const std::string& run_dir,
   // Samples: reflection per step where metrics lack it, and the aha examples.
   std::vector<SampleRow> rows = ParseSamples(samples.value_or(std::vector<JsonLine>{}),
                                              analysis.problems);
+  if (eval_rows) rows.insert(rows.begin(), eval_rows->begin(), eval_rows->end());
   std::map<int64_t, std::vector<ResponseInput>> responses_by_step;
   for (const SampleRow& row : rows) {
     responses_by_step[row.step].push_back({row.completion, row.num_tokens,

@@ -23,7 +23,7 @@ struct AnalysisOptions {
   int64_t max_example_chars = 2000;  // longer completions are cut in the report
 };
 
-// One row of the curves: a training step.
+// One row of the curves: a training step (step 0 holds eval.json's samples).
 struct StepCurve {
   int64_t step = 0;
   std::optional<double> accuracy, reward_mean, length_mean, length_p90;
@@ -58,8 +58,10 @@ struct RunAnalysis {
   std::vector<std::string> problems;
 };
 
-// Reads RUN_DIR/metrics.jsonl and RUN_DIR/samples.jsonl. Bad lines are collected in
-// `problems` and skipped. NotFound when the folder has neither file.
+// Reads RUN_DIR/metrics.jsonl and RUN_DIR/samples.jsonl, and RUN_DIR/eval.json when present
+// (the output of `aha eval --out` with eval.keep_samples > 0), whose kept samples count as
+// samples of step 0, for a model's reflection rate before RL. Bad lines are collected in
+// `problems` and skipped. NotFound when the folder has none of these files.
 absl::StatusOr<RunAnalysis> AnalyzeRun(const std::string& run_dir,
                                        const AnalysisOptions& options);
 

@@ -159,6 +159,33 @@ TEST_F(RunAnalysisTest, LongCompletionIsCut) {
   EXPECT_NE(report.find("wait xxxxx\n[... cut at 10 characters]"), std::string::npos) << report;
 }
 
+TEST_F(RunAnalysisTest, EvalSamplesAreStepZero) {
+  Write("eval.json", R"({"accuracy": 0.5, "samples_kept": [)"
+                     R"({"id": 1, "prompt": "p", "completion": "Wait, recheck: 7", "correct": true},)"
+                     R"({"id": 2, "prompt": "p", "completion": "8", "correct": false},)"
+                     R"({"id": 3}]})");
+  absl::StatusOr<RunAnalysis> analysis = AnalyzeRun(dir_, AnalysisOptions{});
+  ASSERT_TRUE(analysis.ok()) << analysis.status();
+  ASSERT_EQ(analysis->steps.size(), 1u);
+  EXPECT_EQ(analysis->steps[0].step, 0);
+  EXPECT_DOUBLE_EQ(analysis->steps[0].reflection.at("any_fraction"), 0.5);
+  EXPECT_DOUBLE_EQ(analysis->steps[0].reflection.at("oat_fraction"), 0.5);
+  ASSERT_EQ(analysis->aha_examples.size(), 1u);
+  EXPECT_EQ(analysis->aha_examples[0].location, "eval.json:samples_kept[0]");
+  ASSERT_EQ(analysis->problems.size(), 1u);
+  EXPECT_EQ(analysis->problems[0],
+            "eval.json:samples_kept[2]: missing string \"completion\"; skipped");
+}
+
+TEST_F(RunAnalysisTest, InvalidEvalFileIsReported) {
+  Write("eval.json", "{\"accuracy\": 0.5}");
+  absl::StatusOr<RunAnalysis> analysis = AnalyzeRun(dir_, AnalysisOptions{});
+  ASSERT_TRUE(analysis.ok()) << analysis.status();
+  ASSERT_EQ(analysis->problems.size(), 1u);
+  EXPECT_NE(analysis->problems[0].find("eval.json: not an `aha eval --out` report"),
+            std::string::npos);
+}
+
 TEST_F(RunAnalysisTest, MissingFilesAreNotFound) {
   absl::StatusOr<RunAnalysis> analysis = AnalyzeRun(dir_, AnalysisOptions{});
   EXPECT_EQ(analysis.status().code(), absl::StatusCode::kNotFound);
