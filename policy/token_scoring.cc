@@ -82,7 +82,7 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
       }
       dz = dz / temperature;
       grad_hidden.narrow(0, start, len).copy_(torch::matmul(dz.to(weight.scalar_type()), weight));
-      grad_weight.add_(torch::matmul(dz.t(), h.to(torch::kFloat32)));
+      grad_weight.addmm_(dz.t(), h.to(torch::kFloat32));
     }
     return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(), torch::Tensor(),
             torch::Tensor()};
