@@ -88,7 +88,9 @@ std::vector<std::string> MathLibraryWarnings(const MathLibraryFacts& facts) {
     warnings.push_back(
         "BLAS: OpenBLAS (" + facts.blas_path +
         ") is the pthreads build, whose thread pool competes with LibTorch's OpenMP threads for "
-        "the cores. Install libopenblas0-openmp (scripts/install_deps.sh does it).");
+        "the cores. Point libblas.so.3 at the OpenMP build: install libopenblas0-openmp, then "
+        "run `sudo update-alternatives --config libblas.so.3-$(dpkg-architecture "
+        "-qDEB_HOST_MULTIARCH)` and choose openblas-openmp.");
   }
   if (openblas && facts.cpu_has_avx512 && !facts.coretype_set &&
       !IsAvx512Core(facts.openblas_core)) {
