@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -22,6 +23,25 @@ Rate MeasureMatmulGflops(torch::ScalarType dtype, int64_t n, int repeats) {
   const RunTimes times = TimeRuns(repeats, [&] { torch::matmul_out(c, a, b); });
   const double flops = 2.0 * n * n * n;
   return {flops / times.min_s / 1e9, flops / times.median_s / 1e9};
+}
+
+Rate MeasureSkinnyMatmulBandwidth(torch::ScalarType dtype, int64_t rows, int64_t k, int64_t n,
+                                  int repeats) {
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({rows, k}).to(dtype);
+  // Enough distinct weights (stored (out, in) like torch::nn::Linear) to exceed 256 MiB, so
+  // they stream from memory as a model's layers do, not from the CPU caches.
+  const int64_t weight_bytes = n * k * torch::elementSize(dtype);
+  const int64_t count = std::max<int64_t>(2, (int64_t{256} << 20) / weight_bytes + 1);
+  std::vector<torch::Tensor> weights;
+  for (int64_t i = 0; i < count; ++i) weights.push_back(torch::randn({n, k}).to(dtype));
+  auto run = [&] {
+    for (const auto& weight : weights) torch::matmul(x, weight.t());
+  };
+  run();
+  const RunTimes times = TimeRuns(repeats, run);
+  const double bytes = static_cast<double>(count * weight_bytes);
+  return {bytes / times.min_s / 1e9, bytes / times.median_s / 1e9};
 }
 
 Rate MeasureCopyBandwidth(int64_t bytes, int repeats) {

@@ -39,6 +39,12 @@ Rate MeasureMatmulGflops(torch::ScalarType dtype, int64_t n, int repeats);
 // 2 * bytes (read + written), after one untimed warm-up copy.
 Rate MeasureCopyBandwidth(int64_t bytes, int repeats);
 
+// GB/s of weight bytes read by an (rows x k) @ (k x n) torch::matmul, the shape of a decode
+// step's linear layers. With few rows the weight matrix dominates the traffic, so this is the
+// bandwidth a decode step can reach through the BLAS.
+Rate MeasureSkinnyMatmulBandwidth(torch::ScalarType dtype, int64_t rows, int64_t k, int64_t n,
+                                  int repeats);
+
 // Measures all three limits (best runs) with torch's current thread count.
 MachineLimits MeasureMachineLimits(const MachineLimitOptions& options);
 

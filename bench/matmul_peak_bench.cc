@@ -37,6 +37,12 @@ absl::Status Run(int argc, char** argv) {
   const Rate copy = MeasureCopyBandwidth(copy_mib << 20, repeats);
   table.AddRow({"copy (read + write)", std::to_string(copy_mib) + " MiB", Fixed(copy.best, 1),
                 Fixed(copy.median, 1), "GB/s"});
+  // A decode step's MLP up-projection in the 0.5B shape: 8 rows through a 896 x 4864 weight.
+  for (torch::ScalarType dtype : {torch::kFloat32, torch::kBFloat16}) {
+    const Rate rate = MeasureSkinnyMatmulBandwidth(dtype, 8, 896, 4864, repeats);
+    table.AddRow({std::string("weight read, (8 x 896) @ (896 x 4864) ") + DtypeName(dtype),
+                  "", Fixed(rate.best, 1), Fixed(rate.median, 1), "GB/s"});
+  }
   table.Print();
   return absl::OkStatus();
 }

@@ -16,14 +16,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # OpenBLAS reads OPENBLAS_CORETYPE once, when it loads, so it must be in the environment of the
-# bench process. Debian's OpenBLAS 0.3.21 selects slower kernels on some AVX-512 CPUs without it.
+# bench process. It pins the AVX-512 kernels, in case OpenBLAS does not recognize the CPU.
 if grep -q -w avx512f /proc/cpuinfo 2>/dev/null; then
   export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 fi
 threads=${THREADS:-2}
 export OMP_NUM_THREADS=$threads
 # With libgomp's default spin-waiting, a thread whose core is taken by another process stalls
-# every parallel region; on a busy 2-core machine that made the rollout bench 30x slower.
+# every parallel region. On a busy 2-core machine that made the rollout bench 30x slower.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 
 if [[ ! -f "$build_dir/build.ninja" ]]; then
