@@ -27,7 +27,7 @@ RunTimes TimeRuns(int repeats, const std::function<void()>& fn) {
 
 std::vector<cli::FlagSpec> WithCommonFlags(std::vector<cli::FlagSpec> extra) {
   std::vector<cli::FlagSpec> specs = {
-      {"quick", "smaller sizes and fewer repeats, for a run of about a minute", true},
+      {"quick", "smaller sizes and 1 repeat, for a smoke run", true},
       {"threads", "torch and OpenMP threads (default 2)"},
       {"dtype", "fp32 or bf16 weights and activations (default fp32)"},
       {"repeats", "timed runs per measurement; min and median are reported (default 3, "
