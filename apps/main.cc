@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "apps/command.h"
+#include "base/blas_check.h"
 
 namespace aha::cli {
 
@@ -68,6 +69,9 @@ int main(int argc, char** argv) {
   if (name == "help" || name == "--help" || name == "-h") {
     aha::cli::PrintUsage(stdout);
     return 0;
+  }
+  for (const std::string& warning : aha::CheckMathLibraryWarnings()) {
+    std::fprintf(stderr, "aha: warning: %s\n", warning.c_str());
   }
   for (const auto& command : Commands()) {
     if (name == command.name) {

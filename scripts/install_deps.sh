@@ -23,22 +23,26 @@ for p in "${packages[@]}"; do
   fi
 done
 
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+
 if ((${#missing[@]})); then
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
   echo "install_deps: installing ${missing[*]}"
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# libtorch-dev pulls in a BLAS; make sure libblas.so.3 resolves to OpenBLAS (OpenMP build),
-# because the reference BLAS is about 60x slower for LibTorch's matmuls.
-blas=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null | awk '/^Value:/{print $2}')
-if [[ -n "$blas" && "$blas" != *openblas* ]]; then
-  alt=$(update-alternatives --list libblas.so.3-x86_64-linux-gnu | grep openblas | head -1)
-  if [[ -n "$alt" ]]; then
-    echo "install_deps: pointing libblas.so.3 at $alt"
-    "${sudo_cmd[@]:-}" update-alternatives --set libblas.so.3-x86_64-linux-gnu "$alt"
+# libblas.so.3 must resolve to OpenBLAS's OpenMP build: the reference BLAS is about 60x slower
+# for LibTorch's matmuls, and the pthreads build fights LibTorch's OpenMP threads. Another
+# package (libopenblas-dev, pulled in by numpy or matplotlib) can switch it to the pthreads
+# build, so check the current choice every time.
+alternative=libblas.so.3-x86_64-linux-gnu
+blas=$(update-alternatives --query "$alternative" 2>/dev/null | awk '/^Value:/{print $2}')
+if [[ "$blas" != *openblas-openmp* ]]; then
+  openmp=$(update-alternatives --list "$alternative" | grep openblas-openmp | head -1)
+  if [[ -n "$openmp" ]]; then
+    echo "install_deps: pointing libblas.so.3 at $openmp (was ${blas:-unset})"
+    "${sudo_cmd[@]}" update-alternatives --set "$alternative" "$openmp"
   fi
 fi
 echo "install_deps: done"
