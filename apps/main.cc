@@ -36,10 +36,10 @@ void PrintUsage(std::FILE* out) {
   std::fprintf(out, "\nRun `aha COMMAND --help` for a command's options.\n");
 }
 
-// Debian's OpenBLAS 0.3.21 does not recognize recent AVX-512 CPUs and runs an old kernel set,
-// about 4.5x slower for fp32 matmuls; OPENBLAS_CORETYPE fixes that but is read only when the
-// library loads, before main. So when it is unset on such a CPU, the binary runs itself again
-// with it set. AHA_NO_REEXEC=1 turns this off.
+// Debian's OpenBLAS 0.3.21 can mistake recent AVX-512 CPUs for older cores and pick slower
+// kernels. OPENBLAS_CORETYPE overrides the choice, but OpenBLAS reads it only when it loads,
+// before main, so when it is unset on such a CPU the binary runs itself again with it set.
+// AHA_NO_REEXEC=1 turns this off.
 void ReexecWithFastBlas(char** argv) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || std::getenv("AHA_NO_REEXEC") != nullptr) {
     return;
