@@ -11,7 +11,7 @@ finds a tokenizer, and expected.safetensors with transformers' outputs for fixed
   logits          (N, T, V) float32, transformers' forward pass on those inputs
   greedy_ids      (N, 12) int64, generate(do_sample=False) continuation of each row
 
-The llama3 fixture also holds offset_input_ids (1, T), offset_position_ids (1, T) starting at
+The llama3 fixture also contains offset_input_ids (1, T), offset_position_ids (1, T) starting at
 3000 and offset_logits (1, T, V), to check the Llama 3 RoPE scaling at large positions, plus
 offset_logits_float64_angles: the same forward pass with the rotary angles computed in float64.
 
@@ -19,6 +19,7 @@ The output is deterministic for a given torch and transformers version (seeded w
 inputs). tests/policy/hf_parity_test.cc compares aha against these files.
 
 Usage: python3 scripts/make_hf_fixtures.py [--out tests/fixtures/hf]
+       python3 scripts/make_hf_fixtures.py --compare-saved DIR
 Needs: pip install torch transformers safetensors
 """
 import argparse
@@ -30,7 +31,7 @@ import sys
 
 import torch
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import (AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Qwen2Config,
                           Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM)
 
@@ -253,12 +254,48 @@ def make_fixture(out_dir, name, builder, seed, dtype, lengths, with_offset):
           f"{size / 1024:.0f} KiB")
 
 
+def compare_saved(saved_dir, fixtures_dir):
+    """Load the folders aha saved from the fixtures into transformers and compare logits.
+
+    hf_parity_test writes them under saved_dir when AHA_HF_PARITY_EXPORT_DIR is set. Returns
+    the number of folders that failed to load cleanly or to reproduce the fixture's logits.
+    """
+    failures = 0
+    for name in FIXTURES:
+        folder = os.path.join(saved_dir, name)
+        if not os.path.isdir(folder):
+            print(f"{name}: {folder} not found, skipped")
+            continue
+        model, info = AutoModelForCausalLM.from_pretrained(
+            folder, dtype=torch.float32, output_loading_info=True)
+        problems = {kind: info[kind] for kind in ("missing_keys", "unexpected_keys",
+                                                  "mismatched_keys") if info.get(kind)}
+        expected = load_file(os.path.join(fixtures_dir, name, "expected.safetensors"))
+        with torch.no_grad():
+            logits = model.eval()(input_ids=expected["input_ids"],
+                                  attention_mask=expected["attention_mask"],
+                                  position_ids=expected["position_ids"]).logits
+        valid = expected["attention_mask"].bool()
+        diff = (logits - expected["logits"]).abs().amax(-1)[valid].max().item()
+        ok = not problems and diff <= 1e-5
+        failures += not ok
+        print(f"{name}: {type(model).__name__} from {folder}: loading problems {problems or 'none'}, "
+              f"max abs logit difference to the fixture {diff:.3g}: {'OK' if ok else 'FAILED'}")
+    return failures
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "hf"),
         help="output folder (default: tests/fixtures/hf in this repository)")
+    parser.add_argument("--compare-saved", metavar="DIR",
+                        help="instead of generating, load the folders that hf_parity_test saved "
+                             "under DIR (AHA_HF_PARITY_EXPORT_DIR) and compare their logits "
+                             "with the fixtures in --out")
     args = parser.parse_args()
+    if args.compare_saved:
+        return 1 if compare_saved(args.compare_saved, args.out) else 0
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(1)
     transformers.utils.logging.disable_progress_bar()

@@ -34,6 +34,23 @@ std::string FixtureDir(const std::string& name) {
   return std::string(AHA_SOURCE_DIR) + "/tests/fixtures/hf/" + name;
 }
 
+// A folder for SavePolicy output named `name`. With AHA_HF_PARITY_EXPORT_DIR set it is a
+// subfolder there, kept after the test for the manual transformers check in docs/models.md.
+// Otherwise it is a fresh temporary folder that RemoveUnlessExported deletes.
+std::string SaveDir(const std::string& name) {
+  const char* export_dir = std::getenv("AHA_HF_PARITY_EXPORT_DIR");
+  if (export_dir != nullptr) return (fs::path(export_dir) / name).string();
+  const std::string dir =
+      (fs::temp_directory_path() / ("aha_hf_parity_" + std::to_string(::getpid()) + "_" + name))
+          .string();
+  fs::remove_all(dir);
+  return dir;
+}
+
+void RemoveUnlessExported(const std::string& dir) {
+  if (std::getenv("AHA_HF_PARITY_EXPORT_DIR") == nullptr) fs::remove_all(dir);
+}
+
 // The tensors of a safetensors file, copied out of the mapping. Only F32 and I64 occur in the
 // fixtures.
 std::map<std::string, torch::Tensor> ReadTensors(const std::string& path) {
@@ -130,10 +147,7 @@ TEST_P(HfParityTest, GreedyContinuationsMatch) {
 }
 
 TEST_P(HfParityTest, SavedPolicyReloadsBitwiseEqual) {
-  const std::string out_dir = (fs::temp_directory_path() /
-                               ("aha_hf_parity_" + std::to_string(::getpid()) + "_" + GetParam()))
-                                  .string();
-  fs::remove_all(out_dir);
+  const std::string out_dir = SaveDir(GetParam());
   // A bfloat16 fixture is saved in bfloat16 again: every value is representable, so the
   // round trip through float32 in memory must not change a bit.
   SaveOptions save_options;
@@ -151,7 +165,7 @@ TEST_P(HfParityTest, SavedPolicyReloadsBitwiseEqual) {
     ASSERT_NE(other, nullptr) << item.key();
     EXPECT_TRUE(torch::equal(item.value(), *other)) << item.key() << " changed";
   }
-  fs::remove_all(out_dir);
+  RemoveUnlessExported(out_dir);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, HfParityTest,
@@ -220,8 +234,6 @@ TEST(HfFixtureTest, Llama3LogitsMatchAtLargePositions) {
 // A model changed by training must still save as a folder transformers loads. This perturbs
 // the qwen2 fixture as an optimizer step would, saves it as training does (bfloat16, tied
 // embeddings stored once) and checks that aha reloads the bfloat16-rounded weights.
-// With AHA_HF_PARITY_EXPORT_DIR set, the folder is written there and kept, for the manual
-// check with scripts/check_hf_load.py described in docs/models.md.
 TEST(HfFixtureTest, PerturbedModelSavesAndReloads) {
   auto policy = LoadPolicy(FixtureDir("qwen2"));
   ASSERT_TRUE(policy.ok()) << policy.status();
@@ -232,13 +244,7 @@ TEST(HfFixtureTest, PerturbedModelSavesAndReloads) {
       parameter.add_(torch::randn_like(parameter) * 0.01);
     }
   }
-  const char* export_dir = std::getenv("AHA_HF_PARITY_EXPORT_DIR");
-  const std::string out_dir =
-      export_dir != nullptr
-          ? std::string(export_dir)
-          : (fs::temp_directory_path() / ("aha_hf_perturbed_" + std::to_string(::getpid())))
-                .string();
-  if (export_dir == nullptr) fs::remove_all(out_dir);
+  const std::string out_dir = SaveDir("qwen2_perturbed");
   ASSERT_TRUE(SavePolicy(policy->model, FixtureDir("qwen2"), out_dir).ok());
 
   auto reloaded = LoadPolicy(out_dir);
@@ -255,7 +261,7 @@ TEST(HfFixtureTest, PerturbedModelSavesAndReloads) {
   ASSERT_TRUE(folder.ok()) << folder.status();
   EXPECT_EQ(folder->Find("lm_head.weight").tensor, nullptr)
       << "tied embeddings are stored once, under model.embed_tokens.weight";
-  if (export_dir == nullptr) fs::remove_all(out_dir);
+  RemoveUnlessExported(out_dir);
 }
 
 class HfBrokenFolderTest : public ::testing::Test {
@@ -292,8 +298,10 @@ TEST_F(HfBrokenFolderTest, MissingLmHeadIsNamed) {
 
   auto model = LoadModel(dir_);
   ASSERT_FALSE(model.ok());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kNotFound) << model.status();
   EXPECT_NE(model.status().message().find("lm_head.weight"), std::string::npos)
       << model.status();
+  EXPECT_NE(model.status().message().find(weights), std::string::npos) << model.status();
 }
 
 TEST_F(HfBrokenFolderTest, CorruptConfigIsNamed) {
@@ -303,6 +311,7 @@ TEST_F(HfBrokenFolderTest, CorruptConfigIsNamed) {
   auto model = LoadModel(dir_);
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find(config_path), std::string::npos) << model.status();
+  EXPECT_NE(model.status().message().find("invalid JSON"), std::string::npos) << model.status();
 
   auto policy = LoadPolicy(dir_);
   ASSERT_FALSE(policy.ok());
