@@ -47,6 +47,7 @@ absl::StatusOr<LmTrainConfig> ParseLmTrainConfig(YamlMap& section) {
   RETURN_IF_ERROR(section.Read("micro_batch_rows", o.micro_batch_rows));
   RETURN_IF_ERROR(section.Read("pack_length", o.pack_length));
   RETURN_IF_ERROR(ReadOptimizerOptions(section, o.optimizer));
+  RETURN_IF_ERROR(section.Read("bf16_autocast", o.bf16_autocast));
   RETURN_IF_ERROR(section.Read("log_every", o.log_every));
   RETURN_IF_ERROR(ReadSeed(section, "seed", o.seed));
   RETURN_IF_ERROR(section.Read("loss_on_prompt", config.loss_on_prompt));

@@ -6,7 +6,9 @@
 #include <numeric>
 #include <random>
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -18,6 +20,36 @@ namespace {
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+
+// Enables CPU autocast to bfloat16 for its lifetime and clears the cache of cast weights at
+// the end, as leaving torch.autocast does in Python.
+class Bf16AutocastScope {
+ public:
+  explicit Bf16AutocastScope(bool enabled) : enabled_(enabled) {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCPU, true);
+#else
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    at::autocast::set_cpu_enabled(true);
+#endif
+  }
+  ~Bf16AutocastScope() {
+    if (!enabled_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCPU, false);
+#else
+    at::autocast::set_cpu_enabled(false);
+#endif
+    at::autocast::clear_cache();
+  }
+  Bf16AutocastScope(const Bf16AutocastScope&) = delete;
+  Bf16AutocastScope& operator=(const Bf16AutocastScope&) = delete;
+
+ private:
+  bool enabled_;
+};
 
 // The examples of one epoch, shuffled by a generator seeded with (seed, epoch) and packed.
 std::vector<PackedRow> PackEpoch(const std::vector<LmExample>& examples,
@@ -87,7 +119,8 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
                                                       const std::vector<LmExample>& examples,
                                                       const std::vector<PackedRow>& rows,
                                                       int64_t micro_batch_rows,
-                                                      int64_t pack_length) {
+                                                      int64_t pack_length,
+                                                      bool bf16_autocast) {
   LmGradientStats stats;
   stats.target_tokens = CountTargets(examples, rows);
   if (stats.target_tokens == 0) {
@@ -102,7 +135,11 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
     stats.real_tokens += batch.real_tokens;
     if (batch.target_tokens == 0) continue;
 
-    const torch::Tensor nll_sum = LmNllSum(model, batch);
+    torch::Tensor nll_sum;
+    {
+      Bf16AutocastScope autocast(bf16_autocast);
+      nll_sum = LmNllSum(model, batch);
+    }
     const double value = nll_sum.item<double>();
     if (!std::isfinite(value)) {
       return absl::InternalError(absl::StrCat(
@@ -155,7 +192,8 @@ absl::StatusOr<LmTrainResult> TrainLm(CausalLm& model, std::vector<LmExample> ex
 
     // ---- forward and backward over the micro batches.
     absl::StatusOr<LmGradientStats> stats = AccumulateLmGradients(
-        model, examples, rows, options.micro_batch_rows, options.pack_length);
+        model, examples, rows, options.micro_batch_rows, options.pack_length,
+        options.bf16_autocast);
     if (!stats.ok()) {
       progress->End();
       return absl::Status(stats.status().code(),

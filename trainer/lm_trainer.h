@@ -34,6 +34,10 @@ struct LmTrainOptions {
   int64_t pack_length = 512;     // T; longer examples are truncated, and counted in the result
   // AdamW, warmup and schedule, gradient clipping; the schedule spans the run's steps.
   OptimizerOptions optimizer = DefaultLmOptimizerOptions();
+  // Runs the forward pass under CPU autocast to bfloat16: matrix products and their backward
+  // in bf16, weights, gradients and optimizer state in float32. About 3x faster on CPUs with
+  // AVX-512 BF16; the loss differs from float32 by bf16 rounding.
+  bool bf16_autocast = false;
   int64_t log_every = 10;        // steps between log lines; the last step always logs
   uint64_t seed = 0;             // shuffling of the examples, once per epoch
 };
@@ -59,7 +63,8 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
                                                       const std::vector<LmExample>& examples,
                                                       const std::vector<PackedRow>& rows,
                                                       int64_t micro_batch_rows,
-                                                      int64_t pack_length);
+                                                      int64_t pack_length,
+                                                      bool bf16_autocast = false);
 
 struct LmTrainResult {
   int64_t steps = 0;

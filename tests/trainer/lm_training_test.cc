@@ -172,6 +172,32 @@ TEST_F(LmTrainingTest, MicroBatchesMatchOneBatchGradient) {
   EXPECT_NEAR(batch_loss, ReferenceNll(model, copy) / 17.0, 1e-5);
 }
 
+TEST_F(LmTrainingTest, Bf16AutocastLossIsCloseToFloat32) {
+  CausalLm model = MakeTinyModel(20, 9);
+  std::vector<LmExample> examples = {Example({3, 5, 7, 9, 2, 4}, {1, 1, 1, 1, 1, 1}),
+                                     Example({8, 1, 12, 13, 14}, {1, 1, 1, 1, 1})};
+  std::vector<PackedRow> rows = {{0}, {1}};
+  model->zero_grad();
+  absl::StatusOr<LmGradientStats> float32 = AccumulateLmGradients(model, examples, rows, 2, 8);
+  ASSERT_TRUE(float32.ok()) << float32.status();
+  const torch::Tensor float32_grad = model->parameters()[0].grad().clone();
+  model->zero_grad();
+  absl::StatusOr<LmGradientStats> bf16 =
+      AccumulateLmGradients(model, examples, rows, 2, 8, /*bf16_autocast=*/true);
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  EXPECT_NEAR(bf16->loss, float32->loss, 0.02 * float32->loss);
+  // bf16 rounding shows in the loss, so the forward pass did run in bf16.
+  EXPECT_NE(bf16->loss, float32->loss);
+  // Weights and their gradients stay float32.
+  EXPECT_EQ(model->parameters()[0].grad().scalar_type(), torch::kFloat32);
+  const double relative = ((model->parameters()[0].grad() - float32_grad).norm() /
+                           float32_grad.norm()).item<double>();
+  EXPECT_LT(relative, 0.05);
+  // Autocast is off again after the call.
+  auto probe = torch::matmul(torch::ones({2, 2}), torch::ones({2, 2}));
+  EXPECT_EQ(probe.scalar_type(), torch::kFloat32);
+}
+
 TEST_F(LmTrainingTest, OverfitsThreeLinesAndGeneratesOne) {
   auto tokenizer = MakeTinyTokenizer();
   CausalLm model = MakeTinyModel(tokenizer->VocabSize(), 5, 48);
