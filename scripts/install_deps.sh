@@ -35,14 +35,17 @@ fi
 # libblas.so.3 must resolve to OpenBLAS's OpenMP build: the reference BLAS is about 60x slower
 # for LibTorch's matmuls, and the pthreads build fights LibTorch's OpenMP threads. Another
 # package (libopenblas-dev, pulled in by numpy or matplotlib) can switch it to the pthreads
-# build, so check the current choice every time.
-alternative=libblas.so.3-x86_64-linux-gnu
-blas=$(update-alternatives --query "$alternative" 2>/dev/null | awk '/^Value:/{print $2}')
-if [[ "$blas" != *openblas-openmp* ]]; then
-  openmp=$(update-alternatives --list "$alternative" | grep openblas-openmp | head -1)
-  if [[ -n "$openmp" ]]; then
-    echo "install_deps: pointing libblas.so.3 at $openmp (was ${blas:-unset})"
-    "${sudo_cmd[@]}" update-alternatives --set "$alternative" "$openmp"
+# build, so check the current choice every time. LibTorch also links libopenblas.so.0 and
+# liblapack.so.3 directly (see `ldd libtorch_cpu.so`), and the same install switches those.
+for library in libblas.so.3 libopenblas.so.0 liblapack.so.3; do
+  alternative=$library-x86_64-linux-gnu
+  blas=$(update-alternatives --query "$alternative" 2>/dev/null | awk '/^Value:/{print $2}')
+  if [[ "$blas" != *openblas-openmp* ]]; then
+    openmp=$(update-alternatives --list "$alternative" | grep openblas-openmp | head -1)
+    if [[ -n "$openmp" ]]; then
+      echo "install_deps: pointing $library at $openmp (was ${blas:-unset})"
+      "${sudo_cmd[@]}" update-alternatives --set "$alternative" "$openmp"
+    fi
   fi
-fi
+done
 echo "install_deps: done"
