@@ -103,6 +103,27 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   return absl::OkStatus();
 }
 
+// log.reflection_sets (built-in names) and log.reflection_keywords (one extra set).
+absl::Status ReadReflectionSets(YamlMap& s, std::vector<KeywordSet>& sets) {
+  std::vector<std::string> names = {"r1", "oat"};
+  std::vector<std::string> keywords;
+  RETURN_IF_ERROR(s.Read("reflection_sets", names));
+  RETURN_IF_ERROR(s.Read("reflection_keywords", keywords));
+  sets.clear();
+  for (const std::string& name : names) {
+    absl::StatusOr<KeywordSet> set = BuiltInReflectionSet(name);
+    if (!set.ok()) return s.Error("reflection_sets", std::string(set.status().message()));
+    sets.push_back(*std::move(set));
+  }
+  if (!keywords.empty()) sets.push_back({"custom", keywords});
+  absl::Status valid = ReflectionCounter::Create(sets).status();
+  if (!valid.ok()) {
+    return s.Error(keywords.empty() ? "reflection_sets" : "reflection_keywords",
+                   std::string(valid.message()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadLog(YamlMap& s, LogOptions& log) {
   RETURN_IF_ERROR(s.Read("samples_every", log.samples_every));
   RETURN_IF_ERROR(s.Read("samples_per_step", log.samples_per_step));
@@ -112,6 +133,8 @@ absl::Status ReadLog(YamlMap& s, LogOptions& log) {
   RETURN_IF_ERROR(s.Read("eval_temperature", log.eval_temperature));
   RETURN_IF_ERROR(s.Read("eval_before_training", log.eval_before_training));
   RETURN_IF_ERROR(s.Read("checkpoint_every", log.checkpoint_every));
+  RETURN_IF_ERROR(s.Read("tensorboard", log.tensorboard));
+  RETURN_IF_ERROR(ReadReflectionSets(s, log.reflection_sets));
   RETURN_IF_ERROR(s.CheckAllKeysRead());
   if (log.eval_prompts < 0) return s.Error("eval_prompts", "must be >= 0");
   if (log.eval_group_size < 1) return s.Error("eval_group_size", "must be >= 1");

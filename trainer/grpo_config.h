@@ -16,6 +16,7 @@
 #include "trainer/advantages.h"
 #include "trainer/optimizer.h"
 #include "trainer/policy_loss.h"
+#include "trainer/reflection.h"
 
 namespace aha {
 
@@ -51,6 +52,10 @@ struct LogOptions {
   double eval_temperature = 0.0;   // 0 is greedy
   int64_t checkpoint_every = 0;    // save a resumable checkpoint every N steps; 0 only at end
   bool eval_before_training = true;
+  // Keyword sets counted in every step's completions: built-in names from `reflection_sets`
+  // (r1, oat), plus a set named "custom" when `reflection_keywords` is given.
+  std::vector<KeywordSet> reflection_sets = DefaultReflectionSets();
+  bool tensorboard = false;        // also write out_dir/tb/events.out.tfevents.*
 };
 
 struct GrpoRunConfig {

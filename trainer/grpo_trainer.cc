@@ -148,6 +148,14 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
   ASSIGN_OR_RETURN(RunLog log, RunLog::Open(config_.out_dir, resuming));
   log_.emplace(std::move(log));
+  ASSIGN_OR_RETURN(ReflectionCounter reflection,
+                   ReflectionCounter::Create(config_.log.reflection_sets));
+  reflection_.emplace(std::move(reflection));
+  if (config_.log.tensorboard) {
+    ASSIGN_OR_RETURN(TensorBoardWriter tensorboard,
+                     TensorBoardWriter::Open((fs::path(config_.out_dir) / "tb").string()));
+    tensorboard_.emplace(std::move(tensorboard));
+  }
   return absl::OkStatus();
 }
 
@@ -278,6 +286,17 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
     }
     m.reward_errors += batch.scores.error_counts[r];
   }
+  std::vector<ResponseInput> responses;
+  for (int64_t row = 0; row < n; ++row) {
+    responses.push_back({batch.samples[row].completion, batch.rollouts.completion_lengths[row],
+                         static_cast<bool>(batch.correct[row])});
+  }
+  const BatchReflectionStats reflection = reflection_->Summarize(responses);
+  m.reflection = ReflectionMetricValues(reflection);
+  m.accuracy_with_reflection = reflection.accuracy_with_reflection;
+  m.accuracy_without_reflection = reflection.accuracy_without_reflection;
+  m.length_p50 = reflection.length.p50;
+  m.length_p90 = reflection.length.p90;
   m.zero_variance_groups = advantages.stats.zero_variance_group_fraction;
   m.kl = stats.KlMean();
   m.clip_low = stats.ClipLowFraction();
@@ -314,6 +333,15 @@ void GrpoTrainer::WriteSamples(const RolloutBatch& batch, const torch::Tensor& a
                        {"advantage", adv[row].item<double>()},
                        {"finish_reason", FinishReasonName(batch.samples[row].finish_reason)},
                        {"num_tokens", batch.samples[row].num_tokens}});
+  }
+  if (tensorboard_ && n > 0) {
+    // The first completion of the step, as Markdown in TensorBoard's Text tab.
+    tensorboard_->WriteText(step_, "samples/completion",
+                            absl::StrCat("**prompt**\n\n```\n", batch.samples[0].prompt,
+                                         "\n```\n\n**completion** (reward ",
+                                         batch.scores.total[0], ")\n\n```\n",
+                                         batch.samples[0].completion, "\n```"));
+    tensorboard_->Flush();
   }
 }
 
@@ -398,6 +426,10 @@ absl::Status GrpoTrainer::Run() {
                 static_cast<long long>(total), FormatEvalMetrics(e, log.eval_group_size).c_str());
     std::fflush(stdout);
     log_->WriteMetrics({{"step", step_}, {"eval", EvalMetricsToJson(e)}});
+    if (tensorboard_) {
+      tensorboard_->WriteJsonScalars(step_, EvalMetricsToJson(e), "eval/");
+      tensorboard_->Flush();
+    }
   };
 
   if (step_ == 0 && log.eval_before_training && !test_examples_.empty()) {
@@ -408,7 +440,12 @@ absl::Status GrpoTrainer::Run() {
     ASSIGN_OR_RETURN(StepMetrics metrics, TrainStep());
     std::printf("%s\n", metrics.ConsoleLine(total).c_str());
     std::fflush(stdout);
-    log_->WriteMetrics(metrics.ToJson());
+    const nlohmann::json record = metrics.ToJson();
+    log_->WriteMetrics(record);
+    if (tensorboard_) {
+      tensorboard_->WriteJsonScalars(step_, record, "");
+      tensorboard_->Flush();
+    }
     WarnAboutStep(metrics);
 
     const bool last = step_ == total;

@@ -22,7 +22,9 @@
 #include "trainer/evaluate.h"
 #include "trainer/grpo_config.h"
 #include "trainer/optimizer.h"
+#include "trainer/reflection.h"
 #include "trainer/run_log.h"
+#include "trainer/tensorboard_writer.h"
 
 namespace aha {
 
@@ -65,6 +67,8 @@ class GrpoTrainer {
   std::vector<data::Example> test_examples_;
   std::unique_ptr<Optimizer> optimizer_;
   std::optional<RunLog> log_;
+  std::optional<ReflectionCounter> reflection_;
+  std::optional<TensorBoardWriter> tensorboard_;  // when log.tensorboard
   int64_t step_ = 0;
   int64_t skipped_updates_in_a_row_ = 0;
   int64_t last_truncation_warning_ = -1000;

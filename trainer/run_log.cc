@@ -18,6 +18,8 @@ nlohmann::json StepMetrics::ToJson() const {
       {"format_rate", format_rate},
       {"length_mean", length_mean},
       {"length_max", length_max},
+      {"length_p50", length_p50},
+      {"length_p90", length_p90},
       {"truncated_fraction", truncated_fraction},
       {"zero_variance_groups", zero_variance_groups},
       {"kl", kl},
@@ -36,6 +38,11 @@ nlohmann::json StepMetrics::ToJson() const {
       {"reward_errors", reward_errors},
   };
   for (const auto& [name, value] : reward_components) j["reward/" + name] = value;
+  for (const auto& [name, value] : reflection) j["reflection/" + name] = value;
+  if (accuracy_with_reflection) j["accuracy_with_reflection"] = *accuracy_with_reflection;
+  if (accuracy_without_reflection) {
+    j["accuracy_without_reflection"] = *accuracy_without_reflection;
+  }
   return j;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -20,6 +21,13 @@ struct StepMetrics {
   double accuracy = 0, format_rate = 0;
   std::map<std::string, double> reward_components;  // mean of each reward where present
   double length_mean = 0, length_max = 0;
+  double length_p50 = 0, length_p90 = 0;  // completion tokens, interpolated percentiles
+  // Self-reflection keyword rates (trainer/reflection.h), logged as "reflection/KEY", for
+  // example reflection/r1_fraction, reflection/oat_per_1k_tokens, reflection/any_fraction.
+  std::map<std::string, double> reflection;
+  // Accuracy of the completions with (without) any reflection keyword; absent from the JSON
+  // when the batch has no such completion.
+  std::optional<double> accuracy_with_reflection, accuracy_without_reflection;
   double truncated_fraction = 0;
   double zero_variance_groups = 0;  // fraction of groups with equal rewards
   double kl = 0, clip_low = 0, clip_high = 0, entropy = 0, ratio_mean = 0;

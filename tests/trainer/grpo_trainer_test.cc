@@ -156,5 +156,65 @@ TEST_F(GrpoTrainerTest, UnknownKeyNamesFileAndLine) {
       << config.status().message();
 }
 
+TEST_F(GrpoTrainerTest, LogsReflectionAndTensorBoard) {
+  std::string path = WriteConfig("reflect", 2);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string log_line = "log: {samples_every: 0, eval_before_training: false}";
+  text.replace(text.find(log_line), log_line.size(),
+               "log: {samples_every: 1, eval_before_training: false, tensorboard: true, "
+               "reflection_sets: [r1], reflection_keywords: [\"7\"]}");
+  std::ofstream(path) << text;
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->log.reflection_sets.size(), 2u);
+  EXPECT_EQ(config->log.reflection_sets[1].name, "custom");
+  auto trainer = GrpoTrainer::Create(*config, /*resume=*/false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  ASSERT_TRUE((*trainer)->Run().ok());
+
+  std::ifstream metrics(dir_ / "reflect" / "metrics.jsonl");
+  std::string line;
+  int steps = 0;
+  while (std::getline(metrics, line)) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("eval")) continue;
+    ++steps;
+    ASSERT_TRUE(record.contains("reflection/custom_fraction")) << line;
+    ASSERT_TRUE(record.contains("reflection/r1_per_1k_tokens")) << line;
+    EXPECT_FALSE(record.contains("reflection/oat_fraction")) << line;
+    const double fraction = record["reflection/custom_fraction"].get<double>();
+    EXPECT_GE(fraction, 0.0);
+    EXPECT_LE(fraction, 1.0);
+    EXPECT_LE(record["length_p50"].get<double>(), record["length_p90"].get<double>());
+    EXPECT_LE(record["length_p90"].get<double>(), record["length_max"].get<double>());
+  }
+  EXPECT_EQ(steps, 2);
+
+  int event_files = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ / "reflect" / "tb")) {
+    event_files += entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0;
+    EXPECT_GT(entry.file_size(), 100u);
+  }
+  EXPECT_EQ(event_files, 1);
+}
+
+TEST_F(GrpoTrainerTest, UnknownReflectionSetIsConfigError) {
+  std::string path = WriteConfig("bad_set", 1);
+  std::ofstream(path, std::ios::app) << "  reflection_sets: [r9]\n";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string log_line = "log: {samples_every: 0, eval_before_training: false}\n";
+  text.replace(text.find(log_line), log_line.size(),
+               "log:\n  samples_every: 0\n  eval_before_training: false\n");
+  std::ofstream(path) << text;
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("log.reflection_sets"), std::string::npos)
+      << config.status().message();
+  EXPECT_NE(config.status().message().find("'r9'"), std::string::npos)
+      << config.status().message();
+}
+
 }  // namespace
 }  // namespace aha
