@@ -20,7 +20,7 @@
 
 namespace aha {
 
-// Where prompts come from: a generated Countdown set or JSONL files.
+// The source of the prompts: a generated Countdown set or JSONL files.
 struct DataConfig {
   std::string kind = "countdown";        // countdown | jsonl
   data::CountdownOptions countdown;

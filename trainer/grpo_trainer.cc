@@ -413,8 +413,6 @@ absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
     return absl::InvalidArgumentError(absl::StrCat(dir, "/optimizer.pt: cannot read the "
                                                    "optimizer state: ", e.what_without_backtrace()));
   }
-  // The model folder of the checkpoint names itself as the tokenizer source; keep the
-  // original so later saves copy the tokenizer from there too.
   return absl::OkStatus();
 }
 
