@@ -3,6 +3,9 @@
 
 Generated files (rerun this script to regenerate them; it is deterministic):
   tests/fixtures/tokenizer/qwen3_ids.jsonl     ids of the real Qwen3 tokenizer for the corpus
+  tests/fixtures/tokenizer/qwen3_dataset_digests.tsv
+                                               token count and FNV-1a digest of the Qwen3 ids
+                                               of every text field of every dataset line
   tests/fixtures/tokenizer/gpt2/...            a tiny GPT-2-style byte-level BPE and its ids
   tests/fixtures/tokenizer/gpt2_prefix/...     the same model with add_prefix_space=true
   tests/fixtures/tokenizer/llama3/...          a tiny Llama-3-style byte-level BPE and its ids
@@ -17,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import struct
 
 import jinja2
 import tokenizers
@@ -92,6 +96,64 @@ HAND_CASES = [
 ]
 
 
+# Edge cases added after the corpus above trained the tiny tokenizers. They are encoded by
+# all four tokenizers but kept out of the training corpus, so the tiny vocabularies (and the
+# tests that rely on which characters they lack) stay as they are.
+EDGE_CASES = [
+    # Special tokens glued to punctuation, words and newlines.
+    "Done.<|im_end|>",
+    "x<|endoftext|>y",
+    "<|im_start|>user\n",
+    "<|im_start|>assistant\n<think>\n\n</think>\n\nThe answer is 4.<|im_end|>\n",
+    "Why?<|im_end|><|im_start|>system\nBe brief.<|im_end|>",
+    "(<|endoftext|>) [<|im_end|>] \"<|im_start|>\"",
+    " <|im_end|> \n<|im_end|>\n\n<|im_end|>",
+    "42<|endoftext|>43 $x$<|im_end|>$y$",
+    # Long digit runs, and digits mixed with commas, decimals and other scripts' digits.
+    "1234567890123456789012345678901234567890",
+    "0000000000000000000000000000000000000000 x9999999999999999999999999",
+    "12,345,678,901.234567 and 3.14159265358979323846264338327950288 and 1,000.00",
+    "-0.000001 +1.5e+10 10^100 2,147,483,647 .5 5. 1..2 3,,4",
+    "$1,234.56 or €1.234,56 or 1 234 567 or 1'000'000",
+    "Arabic-Indic ١٢٣٤٥٦٧٨٩٠ and full-width ０１２３ and superscript ¹²³ and ½",
+    # Arabic, with and without diacritics, mixed with Latin text and digits.
+    "بِسْمِ اللَّهِ الرَّحْمَٰنِ الرَّحِيمِ",
+    "اَلْعَرَبِيَّةُ لُغَةٌ جَمِيلَةٌ، وَالرِّيَاضِيَّاتُ مُمْتِعَةٌ!",
+    "العدد ٣٫١٤ والعدد 42 في جملة واحدة؟",
+    "مرحبا بالعالم (Hello) مرحبا\nسطر جديد: x = ٢ + ٣",
+    "ـــتطويلـــ وَ ﻻ ﷲ",
+    # CRLF line endings in text, code, chat markup and whitespace runs.
+    "line one\r\nline two\r\n",
+    "\r\n",
+    "\r\n\r\n\r\n",
+    "a\r\n\r\nb \r\n c\t\r\n",
+    "x = 1;\r\n    y = 2;\r\n\r\n    return x;\r\n",
+    "mixed\r\nand\nand\rlone CR\r\r\n\n\r",
+    "<|im_end|>\r\n<|im_start|>user\r\nHi\r\n",
+    "trailing spaces  \r\n  leading \r\n\t\r\n",
+    "Step 1:\r\n\r\n2 + 2 = 4.\r\n#### 4",
+    # Tabs mixed with spaces.
+    "\t \tx \t y\t\t z  \t",
+    "  \tindented\n\t  more\n \t \t deep\n\t",
+    "col1\tcol2 \tcol3\t \n1\t 2 \t3",
+    " \t\n \t\n\t \n",
+    # Unicode whitespace and format characters.
+    "a\u00a0b \u00a0c\u00a0\u00a0d\u00a0",
+    "全角\u3000スペース\u3000\u3000と 半角",
+    "\u2002en\u2003em\u2009thin\u202fnarrow\u205fmath\u3000ideo\u00a0nbsp",
+    "\u00a0\u00a0leading nbsp and trailing ideographic\u3000\u3000",
+    "line\u2028separator\u2029paragraph\u0085nel\u000bvt\u000cff",
+    "\u1680ogham\u180emongolian\u200bzero\u2060joiner\u3000\n\u3000x",
+    "5\u00a0000 and 12\u202f345 and 7\u2009kg",
+    # Upper-case and mixed-case contractions, and the typographic apostrophe.
+    "I'LL GO. WE'VE WON! DON'T STOP. THEY'RE HERE, SHE'S OK, I'M IN, HE'D SAY",
+    "I'Ll we'VE DoN'T It'S i'M YOU'd",
+    "'LL'VE'RE'S'D'M'T",
+    "CAN'T WON'T SHAN'T Y'ALL O'NEIL 'TIS",
+    "DON\u2019T I\u2019LL WE\u2019VE it\u2019s",
+]
+
+
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -123,6 +185,56 @@ def write_ids(tok, texts, path):
                 row["decoded"] = decoded
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(texts)} texts)")
+
+
+# The dataset files whose every line the C++ test encodes, with the text fields of a row.
+DIGEST_DATASETS = [
+    ("gsm8k/train.jsonl", ["question", "answer"]),
+    ("gsm8k/test.jsonl", ["question", "answer"]),
+    ("math500/test.jsonl", ["problem", "solution", "answer"]),
+]
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+
+
+def fnv1a64_ids(ids):
+    """Returns the 64-bit FNV-1a hash of the ids, each as 4 little-endian bytes."""
+    digest = FNV_OFFSET
+    for byte in struct.pack(f"<{len(ids)}I", *ids):
+        digest = ((digest ^ byte) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return digest
+
+
+def write_dataset_digests(tok, shared, path):
+    """Writes the token count and id digest of every field of every dataset line.
+
+    tests/policy/bpe_dataset_test.cc reads this format. Lines starting with `#` are comments.
+    A line `file<TAB>NAME<TAB>FIELD...` starts the rows of the dataset file NAME (relative to
+    datasets/). Each following row is `LINE` (1-based, and blank lines have no row) and then
+    `COUNT<TAB>DIGEST` per field, where DIGEST is fnv1a64_ids in 16 lower-case hex digits.
+    """
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("# Qwen3 token count and FNV-1a 64-bit digest (offset 0xcbf29ce484222325,\n"
+                  "# prime 0x100000001b3, each id as 4 little-endian bytes) of each field of\n"
+                  "# each dataset line. Written by scripts/make_tokenizer_fixtures.py.\n")
+        for name, fields in DIGEST_DATASETS:
+            out.write("\t".join(["file", name] + fields) + "\n")
+            with open(os.path.join(shared, "datasets", name), encoding="utf-8") as f:
+                lines = [(number, json.loads(line)) for number, line in enumerate(f, 1)
+                         if line.strip()]
+            for number, row in lines:
+                cells = [str(number)]
+                for field in fields:
+                    text = row[field]
+                    ids = tok.encode(text, add_special_tokens=False).ids
+                    # The C++ test also checks that decoding gives back the text exactly.
+                    if tok.decode(ids, skip_special_tokens=False) != text:
+                        raise SystemExit(f"{name} line {number} field {field}: the reference "
+                                         "tokenizer does not decode its ids back to the "
+                                         "text; the test expects an exact round trip")
+                    cells += [str(len(ids)), f"{fnv1a64_ids(ids):016x}"]
+                out.write("\t".join(cells) + "\n")
+    print(f"wrote {path} ({os.path.getsize(path)} bytes)")
 
 
 def train_tiny(corpus, pre_tokenizer, special, vocab_size):
@@ -234,11 +346,14 @@ def main():
 
     data_texts = dataset_lines(args.shared, 75, 75, seed=1234)
     qwen = Tokenizer.from_file(os.path.join(args.shared, "tokenizers/qwen3/tokenizer.json"))
-    write_ids(qwen, HAND_CASES + data_texts, os.path.join(args.out, "qwen3_ids.jsonl"))
+    write_ids(qwen, HAND_CASES + EDGE_CASES + data_texts,
+              os.path.join(args.out, "qwen3_ids.jsonl"))
+    write_dataset_digests(qwen, args.shared,
+                          os.path.join(args.out, "qwen3_dataset_digests.tsv"))
 
     train_rows = read_jsonl(os.path.join(args.shared, "datasets/gsm8k/train.jsonl"))[:1500]
     corpus = HAND_CASES + [r["question"] + "\n" + r["answer"] for r in train_rows]
-    small_texts = HAND_CASES + data_texts[:40]
+    small_texts = HAND_CASES + EDGE_CASES + data_texts[:40]
     make_gpt2(args.out, corpus, small_texts)
     make_llama3(args.out, corpus, small_texts)
     make_chatml(args.shared, args.out)
