@@ -19,10 +19,12 @@ const std::vector<FlagSpec> kFlags = {
     {"steps", "override grpo.steps"},
     {"out", "override run.out_dir"},
     {"policy", "override policy.path (the model folder to start from)"},
+    {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set optimizer.lr=1e-6; "
+            "repeatable", /*is_switch=*/false, /*repeatable=*/true},
 };
 
 absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
-  ASSIGN_OR_RETURN(GrpoRunConfig config, LoadGrpoRunConfig(config_path));
+  ASSIGN_OR_RETURN(GrpoRunConfig config, LoadGrpoRunConfig(config_path, flags.GetAll("set")));
   ASSIGN_OR_RETURN(int64_t steps, flags.GetInt("steps", config.grpo.steps));
   if (steps < 1) return absl::InvalidArgumentError("--steps must be >= 1");
   config.grpo.steps = steps;

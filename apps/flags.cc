@@ -17,6 +17,11 @@ std::string ParsedFlags::GetOr(const std::string& name, const std::string& fallb
   return Get(name).value_or(fallback);
 }
 
+std::vector<std::string> ParsedFlags::GetAll(const std::string& name) const {
+  auto it = all_values_.find(name);
+  return it == all_values_.end() ? std::vector<std::string>{} : it->second;
+}
+
 absl::StatusOr<int64_t> ParsedFlags::GetInt(const std::string& name, int64_t fallback) const {
   auto value = Get(name);
   if (!value) return fallback;
@@ -79,7 +84,11 @@ absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
       }
       value = args[++i];
     }
+    if (!spec->repeatable && parsed.values_.count(name) > 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " is given twice"));
+    }
     parsed.values_[name] = *value;
+    parsed.all_values_[name].push_back(*value);
   }
   return parsed;
 }

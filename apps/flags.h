@@ -16,6 +16,7 @@ struct FlagSpec {
   std::string name;  // without the leading dashes
   std::string help;  // what the flag sets, and its unit or default
   bool is_switch = false;  // takes no value
+  bool repeatable = false;  // may be given several times; read with GetAll
 };
 
 class ParsedFlags {
@@ -26,12 +27,15 @@ class ParsedFlags {
   // Typed accessors; an unparsable value is an error that names the flag.
   absl::StatusOr<int64_t> GetInt(const std::string& name, int64_t fallback) const;
   absl::StatusOr<double> GetDouble(const std::string& name, double fallback) const;
+  // Every value of a repeatable flag, in command-line order.
+  std::vector<std::string> GetAll(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
  private:
   friend absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>&,
                                                 const std::vector<FlagSpec>&);
   std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> all_values_;
   std::vector<std::string> positional_;
 };
 

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 namespace aha {
 namespace {
@@ -115,6 +116,46 @@ absl::Status YamlMap::CheckAllKeysRead() const {
     if (read_.count(key) == 0) {
       std::string known = absl::StrJoin(read_, ", ");
       return Error(key, absl::StrCat("is not a known key; known keys here: ", known));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplyYamlOverrides(YAML::Node& root, const std::vector<std::string>& overrides) {
+  for (const std::string& assignment : overrides) {
+    const size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid override '", assignment, "': expected KEY.PATH=VALUE, such as optimizer.lr=1e-6"));
+    }
+    std::vector<std::string> keys = absl::StrSplit(assignment.substr(0, eq), '.');
+    YAML::Node value;
+    try {
+      value = YAML::Load(assignment.substr(eq + 1));
+    } catch (const YAML::Exception& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid value in override '", assignment, "': ", e.what()));
+    }
+    // yaml-cpp nodes are handles: walk the path by reassigning a copy, which still refers to
+    // the nodes inside `root`.
+    YAML::Node node = root;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (keys[i].empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid override '", assignment, "': empty key in the path"));
+      }
+      if (node.IsDefined() && !node.IsNull() && !node.IsMap()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid override '", assignment, "': ", keys[i - 1], " is not a mapping"));
+      }
+      if (i + 1 == keys.size()) {
+        node[keys[i]] = value;
+      } else {
+        if (!node[keys[i]].IsDefined() || node[keys[i]].IsNull()) {
+          node[keys[i]] = YAML::Node(YAML::NodeType::Map);
+        }
+        node.reset(node[keys[i]]);
+      }
     }
   }
   return absl::OkStatus();

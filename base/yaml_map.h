@@ -65,6 +65,11 @@ class YamlMap {
 // Loads a YAML file; a missing file or a syntax error names the file and line.
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path);
 
+// Applies command-line overrides such as "optimizer.lr=1e-6" or "grpo.stop=[\"</answer>\"]" to
+// `root`. The value is read as YAML, so numbers, booleans and lists keep their types. Missing
+// mappings on the path are created, and the config parser then rejects keys it does not know.
+absl::Status ApplyYamlOverrides(YAML::Node& root, const std::vector<std::string>& overrides);
+
 }  // namespace aha
 
 #endif  // AHA_BASE_YAML_MAP_H_

@@ -144,8 +144,10 @@ absl::Status ReadLog(YamlMap& s, LogOptions& log) {
 
 }  // namespace
 
-absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path) {
+absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path,
+                                                const std::vector<std::string>& overrides) {
   ASSIGN_OR_RETURN(YAML::Node node, LoadYamlFile(path));
+  RETURN_IF_ERROR(ApplyYamlOverrides(node, overrides));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(node, path, ""));
   GrpoRunConfig config;
   config.config_path = path;

@@ -76,7 +76,9 @@ struct GrpoRunConfig {
 
 // Parses a run config file. Unknown keys, wrong types and invalid values are errors that name
 // the file, line and key; a group_size of 1 is an error, since a group of one has no baseline.
-absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path);
+// `overrides` ("optimizer.lr=1e-6", ...) are applied before parsing; see ApplyYamlOverrides.
+absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path,
+                                                const std::vector<std::string>& overrides = {});
 
 }  // namespace aha
 

@@ -77,5 +77,36 @@ TEST(YamlMapTest, SyntaxErrorNamesFile) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(YamlOverrideTest, ReplacesNestedValueWithType) {
+  YAML::Node root = YAML::Load("optimizer:\n  lr: 1.0e-5\n  betas: [0.9, 0.99]\n");
+  ASSERT_TRUE(ApplyYamlOverrides(root, {"optimizer.lr=3e-4", "optimizer.betas=[0.8, 0.9]"}).ok());
+  EXPECT_DOUBLE_EQ(root["optimizer"]["lr"].as<double>(), 3e-4);
+  EXPECT_DOUBLE_EQ(root["optimizer"]["betas"][0].as<double>(), 0.8);
+  EXPECT_EQ(root["optimizer"]["betas"].size(), 2u);
+}
+
+TEST(YamlOverrideTest, CreatesMissingSections) {
+  YAML::Node root = YAML::Load("run: {seed: 1}\n");
+  ASSERT_TRUE(ApplyYamlOverrides(root, {"grpo.loss.eps_high=0.28", "run.seed=7"}).ok());
+  EXPECT_DOUBLE_EQ(root["grpo"]["loss"]["eps_high"].as<double>(), 0.28);
+  EXPECT_EQ(root["run"]["seed"].as<int>(), 7);
+}
+
+TEST(YamlOverrideTest, LastOverrideWins) {
+  YAML::Node root = YAML::Load("a: 1\n");
+  ASSERT_TRUE(ApplyYamlOverrides(root, {"a=2", "a=3"}).ok());
+  EXPECT_EQ(root["a"].as<int>(), 3);
+}
+
+TEST(YamlOverrideTest, RejectsMalformedAssignments) {
+  YAML::Node root = YAML::Load("a: 1\nb: {c: 2}\n");
+  EXPECT_FALSE(ApplyYamlOverrides(root, {"no_equals_sign"}).ok());
+  EXPECT_FALSE(ApplyYamlOverrides(root, {"=5"}).ok());
+  EXPECT_FALSE(ApplyYamlOverrides(root, {"b..c=5"}).ok());
+  EXPECT_FALSE(ApplyYamlOverrides(root, {"a.x=5"}).ok()) << "a is a scalar, not a mapping";
+  EXPECT_FALSE(ApplyYamlOverrides(root, {"b.c=[1, 2"}).ok()) << "unterminated YAML list";
+  EXPECT_EQ(root["b"]["c"].as<int>(), 2);
+}
+
 }  // namespace
 }  // namespace aha

@@ -146,6 +146,22 @@ TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
       << config.status().message();
 }
 
+TEST_F(GrpoTrainerTest, SetOverridesConfigValues) {
+  std::string path = WriteConfig("overrides", 3);
+  auto config = LoadGrpoRunConfig(path, {"grpo.group_size=4", "optimizer.lr=0.5"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->grpo.group_size, 4);
+  EXPECT_DOUBLE_EQ(config->optimizer.lr, 0.5);
+  EXPECT_EQ(config->grpo.steps, 3);
+
+  auto typo = LoadGrpoRunConfig(path, {"grpo.group_sise=4"});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.status().message().find("grpo.group_sise is not a known key"), std::string::npos)
+      << typo.status().message();
+  auto bad_value = LoadGrpoRunConfig(path, {"grpo.group_size=1"});
+  EXPECT_FALSE(bad_value.ok());
+}
+
 TEST_F(GrpoTrainerTest, UnknownKeyNamesFileAndLine) {
   std::string path = WriteConfig("typo", 1);
   std::ofstream(path, std::ios::app) << "grpo_extra: 1\n";
