@@ -11,7 +11,8 @@ std=c++17
 if grep -q "C++20 or later" "$torch_dir/include/ATen/ATen.h"; then std=c++20; fi
 failed=0
 for source in $(grep -l -E '#include <(torch|ATen)/' $(git ls-files '*.cc')); do
-  if ! g++ -std=$std -fsyntax-only -D_GLIBCXX_USE_CXX11_ABI=1 -I. -I"$torch_dir/include" \
+  if ! g++ -std=$std -fsyntax-only -D_GLIBCXX_USE_CXX11_ABI=1 -DAHA_SOURCE_DIR='"."' \
+       -DAHA_SHARED_DIR='"../shared"' -I. -I"$torch_dir/include" \
        -I"$torch_dir/include/torch/csrc/api/include" "$source" 2>/tmp/check_torch2.err; then
     echo "FAILED: $source"; head -20 /tmp/check_torch2.err; failed=1
   fi
