@@ -11,6 +11,7 @@
 #include "rewards/reward.h"
 #include "tests/trainer/tiny_policy.h"
 #include "trainer/lm_config.h"
+#include "tests/unique_temp_path.h"
 
 namespace aha {
 namespace {
@@ -154,7 +155,7 @@ TEST_F(EvaluateTest, InvalidOptionsAreRejected) {
 }
 
 TEST_F(EvaluateTest, EvalConfigErrorsNameFileLineAndKey) {
-  const std::string path = ::testing::TempDir() + "/eval_config.yaml";
+  const std::string path = aha_test::UniqueTempPath("eval_config") + ".yaml";
   std::ofstream(path) << "eval:\n  samples_per_prompt: 4\n  temprature: 0.5\n";
   absl::StatusOr<YAML::Node> node = LoadYamlFile(path);
   ASSERT_TRUE(node.ok());
@@ -178,7 +179,7 @@ TEST_F(EvaluateTest, EvalConfigErrorsNameFileLineAndKey) {
 }
 
 TEST_F(EvaluateTest, DatasetSectionNeedsExactlyOneSource) {
-  const std::string path = ::testing::TempDir() + "/dataset_config.yaml";
+  const std::string path = aha_test::UniqueTempPath("dataset_config") + ".yaml";
   std::ofstream(path) << "dataset:\n  countdown: {test_size: 20}\n  jsonl: {path: x.jsonl}\n";
   absl::StatusOr<YAML::Node> node = LoadYamlFile(path);
   ASSERT_TRUE(node.ok());

@@ -14,6 +14,7 @@
 #include "tests/trainer/tiny_policy.h"
 #include "trainer/lm_batch.h"
 #include "trainer/lm_config.h"
+#include "tests/unique_temp_path.h"
 
 namespace aha {
 namespace {
@@ -274,7 +275,7 @@ TEST_F(LmTrainingTest, LogLineHasFixedFormat) {
 
 // Writes `text` to a temporary YAML file and parses its `train:` section.
 absl::StatusOr<LmTrainConfig> ParseTrainYaml(const std::string& text, std::string* path) {
-  *path = ::testing::TempDir() + "/lm_train_config.yaml";
+  *path = aha_test::UniqueTempPath("lm_train_config") + ".yaml";
   std::ofstream(*path) << text;
   absl::StatusOr<YAML::Node> node = LoadYamlFile(*path);
   if (!node.ok()) return node.status();

@@ -1,6 +1,7 @@
 // Tests of the run-folder analysis behind `aha analyze`, on a synthetic run folder: curves,
 // reflection from samples, the earliest aha example, early vs late rates and bad lines.
 #include "trainer/run_analysis.h"
+#include "tests/unique_temp_path.h"
 
 #include <filesystem>
 #include <fstream>
@@ -15,7 +16,7 @@ namespace fs = std::filesystem;
 class RunAnalysisTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = (fs::path(testing::TempDir()) / "run_analysis_test").string();
+    dir_ = aha_test::UniqueTempPath("run_analysis_test");
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

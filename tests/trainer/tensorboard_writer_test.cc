@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/escaping.h"
+#include "tests/unique_temp_path.h"
 
 namespace aha {
 namespace {
@@ -51,8 +52,7 @@ TEST(TensorBoardWriterTest, EncodesFileVersionEvent) {
 }
 
 TEST(TensorBoardWriterTest, WritesFramedFile) {
-  const std::string dir =
-      (std::filesystem::path(testing::TempDir()) / "tensorboard_writer_test").string();
+  const std::string dir = aha_test::UniqueTempPath("tensorboard_writer_test");
   std::filesystem::remove_all(dir);
   std::string path;
   {
@@ -94,8 +94,7 @@ TEST(TensorBoardWriterTest, WritesFramedFile) {
 }
 
 TEST(TensorBoardWriterTest, OpenFailsOnFilePath) {
-  const std::string file =
-      (std::filesystem::path(testing::TempDir()) / "tensorboard_not_a_dir").string();
+  const std::string file = aha_test::UniqueTempPath("tensorboard_not_a_dir");
   std::ofstream(file) << "x";
   EXPECT_FALSE(TensorBoardWriter::Open(file + "/tb").ok());
 }
