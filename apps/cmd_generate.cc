@@ -71,9 +71,7 @@ absl::Status Generate(const ParsedFlags& flags) {
   options.max_new_tokens = max_new;
   options.sampling = {temperature, top_k, top_p, min_p};
   options.seed = static_cast<uint64_t>(seed);
-  const SpecialTokens& special = policy.tokenizer->special_tokens();
-  options.eos_ids = special.eos_ids;
-  options.pad_id = special.pad_id.value_or(special.eos_ids.empty() ? 0 : special.eos_ids[0]);
+  options = WithTokenizerSpecials(options, *policy.tokenizer);
   if (auto stop = flags.Get("stop")) options.stop_strings.push_back(*stop);
 
   GroupSampler sampler(policy.model, policy.tokenizer.get());

@@ -75,6 +75,18 @@ bool AppendAndCheckStop(std::string& tail, const std::string& piece,
 
 }  // namespace
 
+GroupSamplerOptions WithTokenizerSpecials(GroupSamplerOptions options,
+                                          const Tokenizer& tokenizer) {
+  const SpecialTokens& special = tokenizer.special_tokens();
+  if (options.eos_ids.empty()) options.eos_ids = special.eos_ids;
+  if (special.pad_id) {
+    options.pad_id = *special.pad_id;
+  } else if (!special.eos_ids.empty()) {
+    options.pad_id = special.eos_ids[0];
+  }
+  return options;
+}
+
 std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<std::vector<int32_t>>& prompts,
                                                 int32_t pad_id, torch::Device device) {
   const int64_t b = static_cast<int64_t>(prompts.size());

@@ -66,6 +66,10 @@ class GroupSampler {
   const Tokenizer* tokenizer_;
 };
 
+// Returns `options` with the tokenizer's EOS ids (unless options already lists some) and its pad
+// id filled in; without a pad token the first EOS id pads.
+GroupSamplerOptions WithTokenizerSpecials(GroupSamplerOptions options, const Tokenizer& tokenizer);
+
 // Left-pads prompts into ids (B, P) and mask (B, P) on `device`.
 std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<std::vector<int32_t>>& prompts,
                                                 int32_t pad_id, torch::Device device);

@@ -9,18 +9,6 @@
 
 namespace aha {
 
-GroupSamplerOptions WithTokenizerSpecials(GroupSamplerOptions options,
-                                          const Tokenizer& tokenizer) {
-  const SpecialTokens& special = tokenizer.special_tokens();
-  if (options.eos_ids.empty()) options.eos_ids = special.eos_ids;
-  if (special.pad_id) {
-    options.pad_id = *special.pad_id;
-  } else if (!special.eos_ids.empty()) {
-    options.pad_id = special.eos_ids[0];
-  }
-  return options;
-}
-
 absl::StatusOr<RolloutBatch> RolloutAndScore(Policy& policy,
                                              const data::PromptTemplate& prompt_template,
                                              absl::Span<const data::Example> examples,

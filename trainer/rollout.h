@@ -40,9 +40,6 @@ absl::StatusOr<RolloutBatch> RolloutAndScore(Policy& policy,
                                              const GroupSamplerOptions& options,
                                              RewardSet& rewards, Progress* progress = nullptr);
 
-// GroupSamplerOptions with the tokenizer's EOS ids and pad id filled in.
-GroupSamplerOptions WithTokenizerSpecials(GroupSamplerOptions options, const Tokenizer& tokenizer);
-
 }  // namespace aha
 
 #endif  // AHA_TRAINER_ROLLOUT_H_
