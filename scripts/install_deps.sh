@@ -10,6 +10,7 @@ packages=(
   libopenblas0-openmp   # fast BLAS for LibTorch; the pthread variant fights LibTorch's threads
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libpcre2-dev
   libutf8proc-dev       # NFC normalization for Hugging Face tokenizers (Qwen)
+  libgloo-dev           # headers that LibTorch's ProcessGroupGloo.hpp includes (dist/)
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 if [[ "${1:-}" == "--with-plots" ]]; then
