@@ -25,6 +25,7 @@ struct TracePlan {
   std::string answer;
   bool broken_format = false;
   int broken_variant = 0;
+  bool reflective_failed = false;  // a line of `failed` contains a reflection (search style)
 };
 
 std::string FailedLine(const Chain& chain, int64_t target) {
@@ -87,6 +88,91 @@ TracePlan PlanTrace(const CorpusOptions& options, const CountdownProblem& proble
   return plan;
 }
 
+std::string GiveUpLine(const Chain& chain) {
+  return absl::StrCat(StepsText(chain.steps), ", close enough.\n");
+}
+
+// A missed try, sometimes written with a reflection: a slip that is then caught, or a miss
+// noticed after a pause. Sets `reflective` when it wrote one.
+std::string MissLine(const CorpusOptions& options, const Chain& chain, int64_t target,
+                     SplitMix64& rng, bool* reflective) {
+  if (!rng.Bernoulli(options.reflection_fraction)) return FailedLine(chain, target);
+  *reflective = true;
+  if (rng.Bernoulli(0.5)) {
+    return absl::StrCat(SlipLine(chain, target), "wait, check: ", StepText(chain.steps.back()),
+                        ", not ", target, ". a mistake.\n");
+  }
+  return absl::StrCat(StepsText(chain.steps), ".\nwait, ", chain.value.ToString(), " is not ",
+                      target, ", try again.\n");
+}
+
+std::string Closing(const TracePlan& plan);
+std::string ThinkOpening(const std::string& prompt);
+
+// Plans a search trace: random tries until one hits the target, the trace gives up, or the
+// next try would not fit in max_length (then the last try that fits becomes the give-up).
+absl::StatusOr<TracePlan> PlanSearchTrace(const CorpusOptions& options,
+                                          const CountdownProblem& problem,
+                                          const std::string& prompt, SplitMix64& rng) {
+  const int64_t target = problem.target;
+  const bool persistent = rng.Bernoulli(options.persistent_fraction);
+  TracePlan plan;
+  plan.broken_format = rng.Bernoulli(options.broken_format_fraction);
+  plan.broken_variant = static_cast<int>(rng.UniformInt(0, 2));
+  // The fixed characters around the tries: the think opening, the closing and the marker.
+  const size_t fixed = prompt.size() + ThinkOpening(prompt).size() + options.end_marker.size();
+  std::vector<Chain> missed;  // the chains behind plan.failed, for turning one into a give-up
+  std::vector<bool> missed_reflective;
+  size_t failed_length = 0;
+  auto fits = [&](const std::string& final_line, const std::string& answer) {
+    TracePlan probe = plan;
+    probe.answer = answer;
+    const size_t length = fixed + failed_length + final_line.size() + Closing(probe).size();
+    return static_cast<int64_t>(length) <= options.max_length;
+  };
+  for (;;) {
+    std::optional<Chain> chain = RandomChain(problem.nums, rng);
+    if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
+    const bool hit = chain->value == Rational::Integer(target);
+    const bool give_up = !hit && !persistent && rng.Bernoulli(options.give_up_probability);
+    const std::string final_line =
+        hit ? absl::StrCat(StepsText(chain->steps), ", got it.\n") : GiveUpLine(*chain);
+    if (!fits(final_line, chain->expression)) {
+      // Too long: the previous miss, written as a give-up, ends the trace instead.
+      while (!missed.empty()) {
+        Chain last = missed.back();
+        failed_length -= plan.failed.back().size();
+        plan.failed.pop_back();
+        missed.pop_back();
+        missed_reflective.pop_back();
+        if (fits(GiveUpLine(last), last.expression)) {
+          plan.final_line = GiveUpLine(last);
+          plan.answer = last.expression;
+          break;
+        }
+      }
+      if (plan.final_line.empty()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "corpus: a single try for problem ", ListText(problem.nums), " -> ", target,
+            " does not fit in max_length ", options.max_length, "; raise max_length"));
+      }
+      break;
+    }
+    if (hit || give_up) {
+      plan.final_line = final_line;
+      plan.answer = chain->expression;
+      break;
+    }
+    bool reflective = false;
+    plan.failed.push_back(MissLine(options, *chain, target, rng, &reflective));
+    failed_length += plan.failed.back().size();
+    missed.push_back(*chain);
+    missed_reflective.push_back(reflective);
+  }
+  for (bool r : missed_reflective) plan.reflective_failed = plan.reflective_failed || r;
+  return plan;
+}
+
 std::string Closing(const TracePlan& plan) {
   if (!plan.broken_format) return absl::StrCat("</think>\n<answer> ", plan.answer, " </answer>");
   switch (plan.broken_variant) {
@@ -136,7 +222,8 @@ absl::StatusOr<CorpusEntry> Assemble(const CorpusOptions& options, TracePlan pla
     const size_t length = entry.prompt.size() + completion.size();
     if (static_cast<int64_t>(length) <= options.max_length) {
       entry.completion = std::move(completion);
-      entry.reflection = !plan.reflection_before.empty() || !plan.reflection_after.empty();
+      entry.reflection = !plan.reflection_before.empty() || !plan.reflection_after.empty() ||
+                         plan.reflective_failed;
       break;
     }
     if (!plan.failed.empty()) {
@@ -160,7 +247,7 @@ absl::StatusOr<std::vector<CountdownProblem>> CorpusProblems(const CorpusOptions
       GenerateCountdownProblems(p, DeriveSeed(p.seed, kCountdownTestStream), p.test_size));
   std::vector<std::string> test_keys;
   for (const CountdownProblem& problem : test) test_keys.push_back(CountdownProblemKey(problem));
-  // Problems may repeat, each time with a fresh trace: the demo ranges hold only about 12000
+  // Problems may repeat, each time with a fresh trace: the demo ranges hold only about 2400
   // distinct problems outside the test split.
   return GenerateCountdownProblems(p, DeriveSeed(p.seed, kCountdownCorpusStream), options.size,
                                    test_keys, /*distinct=*/false);
@@ -207,11 +294,11 @@ CountdownOptions CorpusOptions::DemoCountdownOptions() {
   o.min_count = 3;
   o.max_count = 3;
   o.min_number = 1;
-  o.max_number = 20;
+  o.max_number = 10;
   o.min_target = 1;
   o.max_target = 50;
   o.integer_intermediates = true;
-  o.train_size = 5000;
+  o.train_size = 1500;  // of about 1900 distinct problems outside the test split
   o.test_size = 500;
   return o;
 }
@@ -221,6 +308,12 @@ absl::Status ValidateCorpusOptions(const CorpusOptions& options) {
   RETURN_IF_ERROR(CheckFraction("correct_fraction", options.correct_fraction));
   RETURN_IF_ERROR(CheckFraction("reflection_fraction", options.reflection_fraction));
   RETURN_IF_ERROR(CheckFraction("broken_format_fraction", options.broken_format_fraction));
+  RETURN_IF_ERROR(CheckFraction("persistent_fraction", options.persistent_fraction));
+  RETURN_IF_ERROR(CheckFraction("give_up_probability", options.give_up_probability));
+  if (options.style != "guided" && options.style != "search") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "corpus: style must be \"guided\" or \"search\", got \"", options.style, "\""));
+  }
   if (options.size < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("corpus: size must not be negative, got ", options.size));
@@ -247,7 +340,12 @@ absl::StatusOr<std::vector<CorpusEntry>> GenerateCorpus(const CorpusOptions& opt
     CorpusEntry entry;
     entry.example = solved.example;
     entry.prompt = solved.prompt;
-    TracePlan plan = PlanTrace(options, solved.problem, solved.solution, rng);
+    TracePlan plan;
+    if (options.style == "search") {
+      ASSIGN_OR_RETURN(plan, PlanSearchTrace(options, solved.problem, solved.prompt, rng));
+    } else {
+      plan = PlanTrace(options, solved.problem, solved.solution, rng);
+    }
     ASSIGN_OR_RETURN(entry, Assemble(options, std::move(plan), std::move(entry)));
     entry.correct = AnswerSolves(entry.answer, solved.problem);
     entries.push_back(std::move(entry));

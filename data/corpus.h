@@ -30,14 +30,26 @@ struct CorpusOptions {
   int64_t max_length = 320;
   // The same limit for the cold-start examples, whose careful traces are longer.
   int64_t cold_start_max_length = 384;
-  // The fractions below are drawn independently per entry.
+  // How a trace reaches its answer.
+  //   "guided": up to max_failed_attempts random wrong tries, then the solver's solution
+  //     (with probability correct_fraction) or a wrong chain. The model must guess the solution.
+  //   "search": random tries, each computed and compared with the target, until one hits it.
+  //     After each miss the trace gives up with give_up_probability, answering its last try;
+  //     persistent_fraction of the traces never give up and search until max_length. Every
+  //     token follows from what came before, so a model that has learned to copy and to
+  //     compute can solve problems by trying, and RL can teach it to give up less often.
+  std::string style = "guided";
+  double persistent_fraction = 0.05;  // search: traces that never give up
+  double give_up_probability = 0.8;   // search: chance to stop after each miss otherwise
+  // The fractions below are drawn independently per entry; correct_fraction and
+  // max_failed_attempts apply to the guided style only.
   double correct_fraction = 0.5;         // the answer reaches the target with every number once
   double reflection_fraction = 0.25;     // the trace catches a slip or verifies ("wait", ...)
   double broken_format_fraction = 0.05;  // a tag is missing
   int max_failed_attempts = 3;           // wrong tries before the last one, fewer if too long
   uint64_t seed = 7;                     // trace randomness; problems use problems.seed
 
-  // 3 numbers from 1 to 20, targets 1 to 50, integer steps: easy enough for a tiny model.
+  // 3 numbers from 1 to 10, targets 1 to 50, integer steps: easy enough for a tiny model.
   static CountdownOptions DemoCountdownOptions();
 };
 

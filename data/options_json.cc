@@ -114,6 +114,9 @@ absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string
       {"reflection_fraction", DoubleSetter(&options->reflection_fraction)},
       {"broken_format_fraction", DoubleSetter(&options->broken_format_fraction)},
       {"max_failed_attempts", IntSetter(&options->max_failed_attempts)},
+      {"style", StringSetter(&options->style)},
+      {"persistent_fraction", DoubleSetter(&options->persistent_fraction)},
+      {"give_up_probability", DoubleSetter(&options->give_up_probability)},
       {"seed", IntSetter(&options->seed)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));

@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "data/arithmetic.h"
 #include "data/prompt_template.h"
 
@@ -194,6 +198,125 @@ TEST(CorpusTest, InvalidOptionsNamed) {
   o = SmallCorpus(10);
   o.end_marker = "";
   EXPECT_FALSE(GenerateCorpus(o).ok());
+}
+
+CorpusOptions SearchCorpus(int64_t size) {
+  CorpusOptions o = SmallCorpus(size);
+  o.style = "search";
+  o.max_length = 448;
+  o.reflection_fraction = 0.0;
+  o.broken_format_fraction = 0.0;
+  return o;
+}
+
+// The lines of the think block: the text between the prompt and "</think>".
+std::vector<std::string> ThinkLines(const CorpusEntry& e) {
+  const std::string think = e.completion.substr(0, e.completion.find("</think>"));
+  std::vector<std::string> lines = absl::StrSplit(think, '\n', absl::SkipEmpty());
+  return lines;
+}
+
+// Splits "3 + 4 = 7. 7 * 2 = 14, not 12." into its computed value and its tail ("not 12."),
+// checking the arithmetic of every step. Returns nullopt when a step is miscomputed.
+std::optional<std::pair<int64_t, std::string>> CheckTry(const std::string& line) {
+  const size_t comma = line.rfind(", ");
+  if (comma == std::string::npos) return std::nullopt;
+  int64_t value = 0;
+  for (absl::string_view step : absl::StrSplit(line.substr(0, comma), ". ")) {
+    std::vector<std::string> sides = absl::StrSplit(step, " = ");
+    if (sides.size() != 2) return std::nullopt;
+    absl::StatusOr<EvaluatedExpression> left = EvaluateExpression(sides[0]);
+    if (!left.ok() || !absl::SimpleAtoi(sides[1], &value)) return std::nullopt;
+    if (left->value != Rational::Integer(value)) return std::nullopt;
+  }
+  return std::make_pair(value, line.substr(comma + 2));
+}
+
+TEST(SearchCorpusTest, TriesAreComputedAndStopAtTheFirstHit) {
+  CorpusOptions o = SearchCorpus(1000);
+  o.persistent_fraction = 0.5;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  int correct = 0;
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_LE(static_cast<int64_t>(e.Text().size()), o.max_length);
+    const int64_t target = e.example.fields["target"].get<int64_t>();
+    const std::vector<std::string> lines = ThinkLines(e);
+    ASSERT_FALSE(lines.empty()) << e.completion;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      std::optional<std::pair<int64_t, std::string>> tried = CheckTry(lines[i]);
+      ASSERT_TRUE(tried.has_value()) << lines[i];
+      const bool last = i + 1 == lines.size();
+      if (!last) {
+        EXPECT_NE(tried->first, target) << e.completion;
+        EXPECT_EQ(tried->second, absl::StrCat("not ", target, ".")) << e.completion;
+      } else if (tried->first == target) {
+        EXPECT_EQ(tried->second, "got it.") << e.completion;
+      } else {
+        EXPECT_EQ(tried->second, "close enough.") << e.completion;
+      }
+    }
+    std::optional<std::string> answer = AnswerOf(e.completion);
+    ASSERT_TRUE(answer.has_value()) << e.completion;
+    EXPECT_EQ(Solves(*answer, e.example.fields), e.correct) << e.completion;
+    EXPECT_EQ(e.correct, CheckTry(lines.back())->first == target) << e.completion;
+    correct += e.correct;
+  }
+  // Half the traces search until they hit or run out of room, so more than the single-try
+  // hit rate (about 8% in the demo ranges) succeed.
+  EXPECT_GT(correct, 200);
+}
+
+TEST(SearchCorpusTest, GiveUpAndPersistence) {
+  CorpusOptions o = SearchCorpus(500);
+  o.persistent_fraction = 0.0;
+  o.give_up_probability = 1.0;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  for (const CorpusEntry& e : *corpus) EXPECT_EQ(ThinkLines(e).size(), 1u) << e.completion;
+
+  o.persistent_fraction = 1.0;
+  corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  int gave_up = 0;
+  for (const CorpusEntry& e : *corpus) {
+    if (e.correct) continue;
+    ++gave_up;
+    // A persistent trace stops without a hit only when one more try would not fit; the
+    // longest try of two steps with the demo ranges plus its tail is under 60 characters.
+    EXPECT_GT(static_cast<int64_t>(e.Text().size()) + 60, o.max_length) << e.completion;
+  }
+  EXPECT_LT(gave_up, 300);
+}
+
+TEST(SearchCorpusTest, ReflectionsCatchSlipsAndMisses) {
+  CorpusOptions o = SearchCorpus(300);
+  o.persistent_fraction = 1.0;
+  o.reflection_fraction = 1.0;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  int slips = 0, misses = 0;
+  for (const CorpusEntry& e : *corpus) {
+    const std::vector<std::string> lines = ThinkLines(e);
+    EXPECT_EQ(e.reflection, lines.size() > 1) << e.completion;
+    for (const std::string& line : lines) {
+      slips += absl::StartsWith(line, "wait, check: ") && absl::EndsWith(line, ". a mistake.");
+      misses += absl::StartsWith(line, "wait, ") && absl::EndsWith(line, ", try again.");
+    }
+  }
+  EXPECT_GT(slips, 50);
+  EXPECT_GT(misses, 50);
+}
+
+TEST(SearchCorpusTest, UnknownStyleIsNamed) {
+  CorpusOptions o = SearchCorpus(10);
+  o.style = "random";
+  absl::Status s = GenerateCorpus(o).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("style"), std::string::npos) << s;
+  o = SearchCorpus(10);
+  o.give_up_probability = -0.1;
+  EXPECT_NE(GenerateCorpus(o).status().message().find("give_up_probability"), std::string::npos);
 }
 
 TEST(ColdStartTest, CarefulCorrectTraces) {
