@@ -1,5 +1,7 @@
 #include "trainer/evaluate.h"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include <torch/torch.h>
@@ -7,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "rewards/math/answer_extraction.h"
 #include "trainer/rollout.h"
 
 namespace aha {
@@ -16,6 +19,7 @@ namespace {
 struct EvalTotals {
   int64_t correct = 0;
   int64_t prompts_with_correct = 0;
+  int64_t prompts_majority_correct = 0;
   int64_t formatted = 0;
   int64_t format_scored = 0;
   int64_t truncated = 0;
@@ -56,12 +60,54 @@ void AddBatch(const RolloutBatch& batch, const RewardSet& rewards,
   }
   for (size_t first = 0; first < n; first += group_size) {
     bool any = false;
-    for (size_t row = first; row < first + group_size && row < n; ++row) any |= batch.correct[row];
+    std::vector<AnswerVote> votes;
+    for (size_t row = first; row < first + group_size && row < n; ++row) {
+      any |= batch.correct[row];
+      votes.push_back({VotingAnswer(batch.samples[row].completion), batch.correct[row]});
+    }
     totals.prompts_with_correct += any;
+    totals.prompts_majority_correct += MajorityVoteCorrect(votes);
   }
 }
 
 }  // namespace
+
+std::optional<std::string> VotingAnswer(std::string_view completion) {
+  math::ExtractOptions options;
+  options.from_answer_tag = true;
+  options.from_boxed = true;
+  options.from_gsm8k_marker = false;
+  std::optional<std::string> answer = math::ExtractFinalAnswer(completion, options);
+  if (!answer) return std::nullopt;
+  answer->erase(std::remove_if(answer->begin(), answer->end(),
+                               [](unsigned char c) { return std::isspace(c) != 0; }),
+                answer->end());
+  if (answer->empty()) return std::nullopt;
+  return answer;
+}
+
+bool MajorityVoteCorrect(absl::Span<const AnswerVote> votes) {
+  // Distinct answers in order of first appearance, so a tie goes to the earliest. G is small
+  // (a few dozen at most), so the quadratic scan costs nothing next to sampling.
+  std::vector<const AnswerVote*> distinct;
+  std::vector<int64_t> counts;
+  std::vector<bool> all_correct;
+  for (const AnswerVote& vote : votes) {
+    if (!vote.answer) continue;
+    size_t i = 0;
+    while (i < distinct.size() && *distinct[i]->answer != *vote.answer) ++i;
+    if (i == distinct.size()) {
+      distinct.push_back(&vote);
+      counts.push_back(0);
+      all_correct.push_back(true);
+    }
+    ++counts[i];
+    all_correct[i] = all_correct[i] && vote.correct;
+  }
+  if (distinct.empty()) return false;
+  const size_t winner = std::max_element(counts.begin(), counts.end()) - counts.begin();
+  return all_correct[winner];
+}
 
 absl::Status ValidateEvalOptions(const EvalOptions& options) {
   auto invalid = [](const std::string& key, const std::string& message) {
@@ -143,6 +189,9 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
   if (has_accuracy) {
     metrics.accuracy = totals.correct / samples;
     metrics.pass_at_g = totals.prompts_with_correct / static_cast<double>(total);
+    if (options.samples_per_prompt > 1) {
+      metrics.maj_at_g = totals.prompts_majority_correct / static_cast<double>(total);
+    }
   }
   if (format_index && totals.format_scored > 0) {
     metrics.format_rate = totals.formatted / static_cast<double>(totals.format_scored);
@@ -182,6 +231,7 @@ nlohmann::json EvalMetricsToJson(const EvalMetrics& metrics) {
           {"samples", metrics.samples},
           {"accuracy", optional(metrics.accuracy)},
           {"pass_at_g", optional(metrics.pass_at_g)},
+          {"maj_at_g", optional(metrics.maj_at_g)},
           {"format_rate", optional(metrics.format_rate)},
           {"mean_reward", metrics.mean_reward},
           {"mean_length", metrics.mean_length},
@@ -195,10 +245,14 @@ std::string FormatEvalMetrics(const EvalMetrics& metrics, int64_t samples_per_pr
   auto optional = [](const std::optional<double>& value) {
     return value ? absl::StrFormat("%.3f", *value) : std::string("n/a");
   };
+  const std::string majority =
+      samples_per_prompt > 1
+          ? absl::StrFormat(" | maj@%d %s", samples_per_prompt, optional(metrics.maj_at_g))
+          : std::string();
   return absl::StrFormat(
-      "accuracy %s | pass@%d %s | format %s | reward %.3f | length %.1f | truncated %.3f | "
+      "accuracy %s | pass@%d %s%s | format %s | reward %.3f | length %.1f | truncated %.3f | "
       "%d prompts x %d | %.1fs",
-      optional(metrics.accuracy), samples_per_prompt, optional(metrics.pass_at_g),
+      optional(metrics.accuracy), samples_per_prompt, optional(metrics.pass_at_g), majority,
       optional(metrics.format_rate), metrics.mean_reward, metrics.mean_length,
       metrics.truncated_fraction, metrics.prompts, samples_per_prompt, metrics.seconds);
 }

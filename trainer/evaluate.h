@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -54,6 +55,9 @@ struct EvalMetrics {
   std::optional<double> accuracy;
   // Fraction of prompts with at least one correct sample (pass@G); absent without accuracy.
   std::optional<double> pass_at_g;
+  // Fraction of prompts whose most frequent final answer (MajorityVoteCorrect) is correct
+  // (maj@G); absent without accuracy or when G is 1.
+  std::optional<double> maj_at_g;
   // Fraction of scored samples with full marks from the format reward.
   std::optional<double> format_rate;
   double mean_reward = 0;               // weighted total
@@ -72,14 +76,32 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
                                      const EvalOptions& options, RewardSet& rewards,
                                      Progress* progress = nullptr);
 
-// {"prompts", "samples", "accuracy", "pass_at_g", "format_rate", "mean_reward", "mean_length",
-// "truncated_fraction", "rewards": {NAME: mean}, "seconds", "samples_kept": [...]}; absent
-// metrics are null.
+// {"prompts", "samples", "accuracy", "pass_at_g", "maj_at_g", "format_rate", "mean_reward",
+// "mean_length", "truncated_fraction", "rewards": {NAME: mean}, "seconds", "samples_kept":
+// [...]}; absent metrics are null.
 nlohmann::json EvalMetricsToJson(const EvalMetrics& metrics);
 
-// One line: "accuracy 0.213 | pass@4 0.410 | format 0.870 | reward 0.35 | length 131.2 |
-// truncated 0.010 | 200 prompts x 4 | 41.3s".
+// One line: "accuracy 0.213 | pass@4 0.410 | maj@4 0.305 | format 0.870 | reward 0.35 |
+// length 131.2 | truncated 0.010 | 200 prompts x 4 | 41.3s". maj@G is left out when G is 1.
 std::string FormatEvalMetrics(const EvalMetrics& metrics, int64_t samples_per_prompt);
+
+// Returns the final answer that a completion votes for in maj@G: the content of the last
+// <answer>...</answer> (its last \boxed{} when it has one), else the last \boxed{...}, with all
+// whitespace removed. std::nullopt when there is none or it is empty; such a sample does not
+// vote. Uses aha_math's ExtractFinalAnswer, the extractor of the math_accuracy reward.
+std::optional<std::string> VotingAnswer(std::string_view completion);
+
+// One sample's vote in maj@G.
+struct AnswerVote {
+  std::optional<std::string> answer;  // VotingAnswer of the completion
+  bool correct = false;               // the accuracy reward gave full marks
+};
+
+// Returns whether one prompt's majority answer is correct, from its samples' votes (G). The
+// most frequent answer wins, a tie goes to the answer that appears first, and the prompt counts
+// as correct when every sample with that answer is correct. Samples without an answer do not
+// vote; false when no sample has one.
+bool MajorityVoteCorrect(absl::Span<const AnswerVote> votes);
 
 }  // namespace aha
 

@@ -154,6 +154,61 @@ TEST_F(EvaluateTest, InvalidOptionsAreRejected) {
   EXPECT_NE(metrics.status().message().find("samples_per_prompt"), std::string::npos);
 }
 
+TEST(VotingAnswerTest, ExtractsAndRemovesWhitespace) {
+  EXPECT_EQ(VotingAnswer("<think>2+2</think> <answer> (1 + 2) * 3 </answer>"), "(1+2)*3");
+  // The last answer block wins, and a box inside it is the answer.
+  EXPECT_EQ(VotingAnswer("<answer>5</answer> no, <answer>so \\boxed{ 6 }</answer>"), "6");
+  EXPECT_EQ(VotingAnswer("the sum is \\boxed{1}, or rather \\boxed{\\frac{1}{2}}"),
+            "\\frac{1}{2}");
+  EXPECT_EQ(VotingAnswer("no answer here"), std::nullopt);
+  EXPECT_EQ(VotingAnswer("<answer> \n </answer>"), std::nullopt);
+  // GSM8K's "#### N" marker is not an answer for voting.
+  EXPECT_EQ(VotingAnswer("so she has 18.\n#### 18"), std::nullopt);
+}
+
+TEST(MajorityVoteTest, HandComputedCases) {
+  using Votes = std::vector<AnswerVote>;
+  // "4" has 2 votes against 1 for "5" and two abstentions; both "4" samples are correct.
+  EXPECT_TRUE(MajorityVoteCorrect(
+      Votes{{"5", false}, {std::nullopt, false}, {"4", true}, {std::nullopt, false}, {"4", true}}));
+  // The majority "5" is wrong although one sample is correct (pass@5 would count it).
+  EXPECT_FALSE(MajorityVoteCorrect(Votes{{"5", false}, {"4", true}, {"5", false}}));
+  // A tie of 2 against 2 goes to the answer that appears first.
+  EXPECT_TRUE(MajorityVoteCorrect(Votes{{"4", true}, {"5", false}, {"5", false}, {"4", true}}));
+  EXPECT_FALSE(MajorityVoteCorrect(Votes{{"5", false}, {"4", true}, {"4", true}, {"5", false}}));
+  // The winning answer needs full accuracy on every one of its samples.
+  EXPECT_FALSE(MajorityVoteCorrect(Votes{{"4", true}, {"4", false}, {"5", false}}));
+  // No sample has an answer, so there is no majority.
+  EXPECT_FALSE(MajorityVoteCorrect(Votes{{std::nullopt, true}, {std::nullopt, true}}));
+  EXPECT_FALSE(MajorityVoteCorrect(Votes{}));
+}
+
+TEST_F(EvaluateTest, MajorityMetricOnlyForSeveralSamples) {
+  Policy policy = testing::MakeTinyPolicy(5);
+  auto prompt_template = data::PromptTemplate::Parse("{prompt}=");
+  ASSERT_TRUE(prompt_template.ok());
+  EvalOptions options;
+  options.samples_per_prompt = 3;
+  options.max_new_tokens = 4;
+  absl::StatusOr<EvalMetrics> three = Evaluate(policy, *prompt_template, examples_, options,
+                                               *rewards_);
+  ASSERT_TRUE(three.ok()) << three.status();
+  // The tiny alphabet has no '<' or '\\', so no completion has an answer and none votes.
+  ASSERT_TRUE(three->maj_at_g.has_value());
+  EXPECT_DOUBLE_EQ(*three->maj_at_g, 0.0);
+  EXPECT_DOUBLE_EQ(EvalMetricsToJson(*three)["maj_at_g"].get<double>(), 0.0);
+  EXPECT_NE(FormatEvalMetrics(*three, 3).find("| maj@3 0.000 |"), std::string::npos)
+      << FormatEvalMetrics(*three, 3);
+
+  options.samples_per_prompt = 1;
+  absl::StatusOr<EvalMetrics> one = Evaluate(policy, *prompt_template, examples_, options,
+                                             *rewards_);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_FALSE(one->maj_at_g.has_value());
+  EXPECT_TRUE(EvalMetricsToJson(*one)["maj_at_g"].is_null());
+  EXPECT_EQ(FormatEvalMetrics(*one, 1).find("maj@"), std::string::npos);
+}
+
 TEST_F(EvaluateTest, EvalConfigErrorsNameFileLineAndKey) {
   const std::string path = aha_test::UniqueTempPath("eval_config") + ".yaml";
   std::ofstream(path) << "eval:\n  samples_per_prompt: 4\n  temprature: 0.5\n";
