@@ -79,6 +79,8 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   RETURN_IF_ERROR(s.Read("mask_truncated", g.loss.mask_truncated));
   RETURN_IF_ERROR(s.Read("updates_per_step", g.updates_per_step));
   RETURN_IF_ERROR(s.Read("micro_batch_rows", g.micro_batch_rows));
+  RETURN_IF_ERROR(s.Read("dynamic_sampling", g.dynamic_sampling));
+  RETURN_IF_ERROR(s.Read("max_sampling_rounds", g.max_sampling_rounds));
   RETURN_IF_ERROR(s.CheckAllKeysRead());
   g.loss.max_completion_length = g.max_new_tokens;
 
@@ -98,6 +100,7 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   if (g.sampling.top_k < 0) return s.Error("top_k", "must be >= 0");
   if (g.updates_per_step < 1) return s.Error("updates_per_step", "must be >= 1");
   if (g.micro_batch_rows < 1) return s.Error("micro_batch_rows", "must be >= 1");
+  if (g.max_sampling_rounds < 1) return s.Error("max_sampling_rounds", "must be >= 1");
   absl::Status loss_status = ValidatePolicyLossOptions(g.loss);
   if (!loss_status.ok()) return s.Error("eps_low", std::string(loss_status.message()));
   return absl::OkStatus();

@@ -41,6 +41,10 @@ struct GrpoOptions {
   PolicyLossOptions loss;
   int64_t updates_per_step = 1;    // mu: passes over each rollout batch
   int64_t micro_batch_rows = 16;   // rows per forward/backward
+  // DAPO's dynamic sampling: drop the groups whose rewards are all equal (zero advantage) and
+  // roll out B more prompts, up to max_sampling_rounds rollouts a step, until B groups remain.
+  bool dynamic_sampling = false;
+  int64_t max_sampling_rounds = 3;
 };
 
 struct LogOptions {

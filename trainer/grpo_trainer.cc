@@ -164,30 +164,27 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   StepMetrics m;
   m.step = step_ + 1;
 
-  // Rollout: B prompts x G completions, scored by the rewards.
-  std::vector<data::Example> examples = iterator_->Next();
-  GroupSamplerOptions sampler;
-  sampler.group_size = g.group_size;
-  sampler.max_new_tokens = g.max_new_tokens;
-  sampler.sampling = g.sampling;
-  sampler.stop_strings = g.stop_strings;
-  sampler.seed = config_.seed;
-  sampler.stream_offset = static_cast<uint64_t>(step_) * examples.size() * g.group_size;
-  sampler = WithTokenizerSpecials(sampler, *policy_.tokenizer);
-  policy_.model->eval();
-  ASSIGN_OR_RETURN(RolloutBatch batch, RolloutAndScore(policy_, *template_, examples, sampler,
-                                                       *rewards_, progress_));
+  // Rollout: B prompts x G completions, scored by the rewards; with dynamic sampling, the
+  // groups of B or fewer prompts with unequal rewards out of several rollouts.
+  ASSIGN_OR_RETURN(StepRollout rollout, SampleStep(m));
+  AddRolloutMetrics(rollout.sampled, m);
+  const RolloutBatch& batch = rollout.trained();
   const int64_t n = static_cast<int64_t>(batch.samples.size());
-  m.seconds_generate = batch.seconds_generate;
-  m.seconds_reward = batch.seconds_reward;
-  m.rollout_tokens_per_second =
-      batch.rollouts.generated_tokens / std::max(batch.seconds_generate, 1e-9);
+  if (n == 0) {
+    std::printf("note: step %lld: all %lld sampled groups had equal rewards; the update is "
+                "skipped\n", static_cast<long long>(m.step),
+                static_cast<long long>(m.groups_sampled));
+    m.lr = optimizer_->current_lr();
+    ++step_;
+    return m;
+  }
 
-  // Advantages within each prompt's group.
+  // Advantages within each prompt's group. Groups are told apart by position, since two
+  // rounds of dynamic sampling may draw the same prompt.
   const auto device = policy_.model->LmHeadWeight().device();
   auto rewards = torch::tensor(batch.scores.total, torch::kFloat64).to(device);
   std::vector<int64_t> group_ids;
-  for (int64_t row = 0; row < n; ++row) group_ids.push_back(examples[row / g.group_size].id);
+  for (int64_t row = 0; row < n; ++row) group_ids.push_back(row / g.group_size);
   ASSIGN_OR_RETURN(Advantages advantages, ComputeAdvantages(rewards, group_ids, g.advantages));
 
   // Update: mu passes over the batch, in micro-batches whose gradients accumulate.
@@ -260,7 +257,80 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   }
   m.seconds_train = SecondsSince(train_start);
 
-  // Metrics.
+  // Metrics of the update; those of the rollout are already in `m`.
+  m.kl = stats.KlMean();
+  m.clip_low = stats.ClipLowFraction();
+  m.clip_high = stats.ClipHighFraction();
+  m.ratio_mean = stats.RatioMean();
+  m.entropy = mask_tokens > 0 ? entropy_sum / mask_tokens : 0.0;
+  m.policy_loss = stats.policy_gradient_loss;
+
+  ++step_;
+  if (config_.log.samples_every > 0 && step_ % config_.log.samples_every == 0) {
+    WriteSamples(batch, advantages.values);
+  }
+  return m;
+}
+
+absl::StatusOr<GrpoTrainer::StepRollout> GrpoTrainer::SampleStep(StepMetrics& m) {
+  const GrpoOptions& g = config_.grpo;
+  const int64_t rounds = g.dynamic_sampling ? g.max_sampling_rounds : 1;
+  const int64_t b = g.prompts_per_step;
+  GroupSamplerOptions sampler;
+  sampler.group_size = g.group_size;
+  sampler.max_new_tokens = g.max_new_tokens;
+  sampler.sampling = g.sampling;
+  sampler.stop_strings = g.stop_strings;
+  sampler.seed = config_.seed;
+  sampler = WithTokenizerSpecials(sampler, *policy_.tokenizer);
+  policy_.model->eval();
+
+  StepRollout rollout;
+  std::vector<int64_t> kept;  // groups of rollout.sampled with unequal rewards
+  m.sampling_rounds = 0;
+  for (int64_t round = 0; round < rounds; ++round) {
+    // Each (step, round) draws from its own random streams, so a resumed run samples the
+    // same completions; without dynamic sampling the offset is step * N.
+    sampler.stream_offset = static_cast<uint64_t>((step_ * rounds + round) * b * g.group_size);
+    // The iterator gives B prompts per call and advances, so the checkpointed data position
+    // counts every round.
+    std::vector<data::Example> examples = iterator_->Next();
+    ASSIGN_OR_RETURN(RolloutBatch batch, RolloutAndScore(policy_, *template_, examples, sampler,
+                                                         *rewards_, progress_));
+    ++m.sampling_rounds;
+    const int64_t first_group = round * b;
+    for (int64_t group : GroupsWithRewardVariance(batch)) kept.push_back(first_group + group);
+    if (round == 0) {
+      rollout.sampled = std::move(batch);
+    } else {
+      AppendGroups(rollout.sampled, batch, sampler.pad_id);
+    }
+    if (static_cast<int64_t>(kept.size()) >= b) break;
+  }
+
+  m.groups_sampled = static_cast<int64_t>(rollout.sampled.examples.size());
+  m.zero_variance_groups =
+      static_cast<double>(m.groups_sampled - static_cast<int64_t>(kept.size())) /
+      static_cast<double>(m.groups_sampled);
+  m.dynamic_sampling = g.dynamic_sampling;
+  m.groups_trained = m.groups_sampled;
+  if (g.dynamic_sampling) {
+    m.groups_dropped = m.groups_sampled - static_cast<int64_t>(kept.size());
+    // NOTE: groups beyond B from the last round are neither trained on nor counted as
+    // dropped; they keep the update at B groups, as DAPO does.
+    if (static_cast<int64_t>(kept.size()) > b) kept.resize(b);
+    m.groups_trained = static_cast<int64_t>(kept.size());
+    rollout.kept = SelectGroups(rollout.sampled, kept);
+  }
+  m.seconds_generate = rollout.sampled.seconds_generate;
+  m.seconds_reward = rollout.sampled.seconds_reward;
+  m.rollout_tokens_per_second = rollout.sampled.rollouts.generated_tokens /
+                                std::max(rollout.sampled.seconds_generate, 1e-9);
+  return rollout;
+}
+
+void GrpoTrainer::AddRolloutMetrics(const RolloutBatch& batch, StepMetrics& m) {
+  const int64_t n = static_cast<int64_t>(batch.samples.size());
   double sum = 0, sum_sq = 0, length_sum = 0, correct = 0, truncated = 0;
   for (int64_t row = 0; row < n; ++row) {
     sum += batch.scores.total[row];
@@ -297,19 +367,6 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   m.accuracy_without_reflection = reflection.accuracy_without_reflection;
   m.length_p50 = reflection.length.p50;
   m.length_p90 = reflection.length.p90;
-  m.zero_variance_groups = advantages.stats.zero_variance_group_fraction;
-  m.kl = stats.KlMean();
-  m.clip_low = stats.ClipLowFraction();
-  m.clip_high = stats.ClipHighFraction();
-  m.ratio_mean = stats.RatioMean();
-  m.entropy = mask_tokens > 0 ? entropy_sum / mask_tokens : 0.0;
-  m.policy_loss = stats.policy_gradient_loss;
-
-  ++step_;
-  if (config_.log.samples_every > 0 && step_ % config_.log.samples_every == 0) {
-    WriteSamples(batch, advantages.values);
-  }
-  return m;
 }
 
 void GrpoTrainer::WriteSamples(const RolloutBatch& batch, const torch::Tensor& advantages) {

@@ -23,6 +23,7 @@
 #include "trainer/grpo_config.h"
 #include "trainer/optimizer.h"
 #include "trainer/reflection.h"
+#include "trainer/rollout.h"
 #include "trainer/run_log.h"
 #include "trainer/tensorboard_writer.h"
 
@@ -51,8 +52,23 @@ class GrpoTrainer {
   Policy& policy() { return policy_; }
 
  private:
+  // The completions of one step: every group rolled out, and with dynamic sampling the
+  // groups kept for the update.
+  struct StepRollout {
+    RolloutBatch sampled;               // (rounds * B) groups
+    std::optional<RolloutBatch> kept;   // (B or fewer) groups; set with dynamic sampling
+    const RolloutBatch& trained() const { return kept ? *kept : sampled; }
+  };
+
   GrpoTrainer(GrpoRunConfig config, Progress* progress);
   absl::Status Setup(bool resume);
+  // Rolls out B prompts, and with grpo.dynamic_sampling more rounds of B until B groups have
+  // unequal rewards or max_sampling_rounds is reached. Sets the group counts and timings of m.
+  absl::StatusOr<StepRollout> SampleStep(StepMetrics& m);
+  // Sets the reward, accuracy, format, length and reflection metrics over every sampled
+  // completion, also those of dropped groups, so they stay comparable with dynamic sampling
+  // off.
+  void AddRolloutMetrics(const RolloutBatch& batch, StepMetrics& m);
   absl::Status LoadCheckpoint(const std::string& dir);
   void WriteSamples(const struct RolloutBatch& batch, const torch::Tensor& advantages);
   void WarnAboutStep(const StepMetrics& metrics);

@@ -40,6 +40,20 @@ absl::StatusOr<RolloutBatch> RolloutAndScore(Policy& policy,
                                              const GroupSamplerOptions& options,
                                              RewardSet& rewards, Progress* progress = nullptr);
 
+// Returns the indices in [0, B) of the groups whose rewards are not all equal. A group of
+// equal rewards gets zero advantages (trainer/advantages.h uses the same exact comparison),
+// so it gives no policy gradient.
+std::vector<int64_t> GroupsWithRewardVariance(const RolloutBatch& batch);
+
+// Returns the groups `groups` of `batch` (indices into batch.examples), in that order, with
+// every per-row field and tensor narrowed to their rows.
+RolloutBatch SelectGroups(const RolloutBatch& batch, absl::Span<const int64_t> groups);
+
+// Appends the groups of `more` to `batch`, which must have the same group size and rewards.
+// Prompts are left-padded and completions right-padded with `pad_id` to the longer P and C
+// of the two; the masks mark the padding as invalid. Timings and token counts add up.
+void AppendGroups(RolloutBatch& batch, const RolloutBatch& more, int64_t pad_id);
+
 }  // namespace aha
 
 #endif  // AHA_TRAINER_ROLLOUT_H_

@@ -22,6 +22,10 @@ nlohmann::json StepMetrics::ToJson() const {
       {"length_p90", length_p90},
       {"truncated_fraction", truncated_fraction},
       {"zero_variance_groups", zero_variance_groups},
+      {"groups_sampled", groups_sampled},
+      {"groups_dropped", groups_dropped},
+      {"groups_trained", groups_trained},
+      {"sampling_rounds", sampling_rounds},
       {"kl", kl},
       {"clip_low", clip_low},
       {"clip_high", clip_high},
@@ -47,12 +51,17 @@ nlohmann::json StepMetrics::ToJson() const {
 }
 
 std::string StepMetrics::ConsoleLine(int64_t total_steps) const {
-  return absl::StrFormat(
+  std::string line = absl::StrFormat(
       "step %4d/%d | reward %6.3f acc %5.3f fmt %5.3f | len %5.1f max %4.0f | kl %.4f clip "
       "%.3f ent %.3f | gnorm %6.3f lr %.2e | %6.0f tok/s | gen %5.1fs rew %4.1fs train %5.1fs",
       step, total_steps, reward_mean, accuracy, format_rate, length_mean, length_max, kl,
       clip_low + clip_high, entropy, grad_norm, lr, rollout_tokens_per_second, seconds_generate,
       seconds_reward, seconds_train);
+  if (dynamic_sampling) {
+    absl::StrAppendFormat(&line, " | groups %d/%d in %d", groups_trained, groups_sampled,
+                          sampling_rounds);
+  }
+  return line;
 }
 
 absl::StatusOr<RunLog> RunLog::Open(const std::string& dir, bool append) {

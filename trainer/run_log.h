@@ -29,7 +29,12 @@ struct StepMetrics {
   // when the batch has no such completion.
   std::optional<double> accuracy_with_reflection, accuracy_without_reflection;
   double truncated_fraction = 0;
-  double zero_variance_groups = 0;  // fraction of groups with equal rewards
+  double zero_variance_groups = 0;  // fraction of the sampled groups with equal rewards
+  // Groups (prompts) of the step: rolled out, dropped for equal rewards by dynamic sampling,
+  // and trained on. Without dynamic sampling nothing is dropped and all B are trained on.
+  int64_t groups_sampled = 0, groups_dropped = 0, groups_trained = 0;
+  int64_t sampling_rounds = 1;  // rollouts of B prompts this step
+  bool dynamic_sampling = false;  // adds the group counts to the console line
   double kl = 0, clip_low = 0, clip_high = 0, entropy = 0, ratio_mean = 0;
   double policy_loss = 0, grad_norm = 0, lr = 0;
   // Largest |sampler log-prob - scorer log-prob| over completion tokens: both apply the same
@@ -41,7 +46,8 @@ struct StepMetrics {
 
   nlohmann::json ToJson() const;
   // One line: step, reward, accuracy, format, lengths, KL, clip, entropy, grad norm, lr,
-  // tokens/s and the seconds of each phase.
+  // tokens/s and the seconds of each phase; with dynamic sampling also the groups trained on,
+  // sampled and the rounds ("groups 14/32 in 2").
   std::string ConsoleLine(int64_t total_steps) const;
 };
 

@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
+#include "data/batch_iterator.h"
+#include "data/jsonl.h"
 #include "policy/char_tokenizer.h"
 #include "rewards/reward.h"
 
@@ -25,6 +28,24 @@ absl::StatusOr<std::unique_ptr<Reward>> MakeSevensReward(RewardOptions&) {
       });
 }
 AHA_REGISTER_REWARD("test_sevens", MakeSevensReward);
+
+// 0.5 for every sample of a row marked {"flat": true}, so its group has equal rewards;
+// otherwise 0 and 1 by turns over the batch, so a group of even size always has unequal ones.
+class FlatOrAlternatingReward : public Reward {
+ public:
+  absl::StatusOr<RewardResult> Score(absl::Span<const RewardSample> samples) override {
+    RewardResult result;
+    for (size_t i = 0; i < samples.size(); ++i) {
+      const bool flat = samples[i].fields.value("flat", false);
+      result.scores.push_back(flat ? 0.5 : static_cast<double>(i % 2));
+    }
+    return result;
+  }
+};
+AHA_REGISTER_REWARD("test_flat_or_alternating",
+                    [](RewardOptions&) -> absl::StatusOr<std::unique_ptr<Reward>> {
+                      return std::make_unique<FlatOrAlternatingReward>();
+                    });
 
 class GrpoTrainerTest : public ::testing::Test {
  protected:
@@ -58,7 +79,10 @@ class GrpoTrainerTest : public ::testing::Test {
     ASSERT_TRUE(SavePolicy(model, model_dir, model_dir, {torch::kFloat32}).ok());
 
     std::ofstream data(dir_ / "prompts.jsonl");
-    for (int i = 0; i < 16; ++i) data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\"}\n";
+    for (int i = 0; i < 16; ++i) {
+      data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\", \"flat\": "
+           << (i % 3 == 0 ? "true" : "false") << "}\n";
+    }
   }
 
   void TearDown() override { fs::remove_all(dir_); }
@@ -87,6 +111,51 @@ class GrpoTrainerTest : public ::testing::Test {
     return out;
   }
 
+  // Writes a config that trains on test_flat_or_alternating with dynamic sampling.
+  std::string WriteDynamicConfig(const std::string& out, int steps) {
+    std::string path = WriteConfig(out, steps);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("test_sevens"), 11, "test_flat_or_alternating");
+    text.replace(text.find("eps_high: 0.28}"), 15,
+                 "eps_high: 0.28, dynamic_sampling: true, max_sampling_rounds: 3}");
+    std::ofstream(path) << text;
+    return path;
+  }
+
+  // Trains 4 steps straight, and 2 steps then 2 more resumed from the checkpoint, and expects
+  // the same final weights: the checkpoint restores the data position and the sampling streams.
+  void CheckResumeMatchesStraightRun(bool dynamic_sampling) {
+    auto write = [&](const std::string& out, int steps) {
+      return dynamic_sampling ? WriteDynamicConfig(out, steps) : WriteConfig(out, steps);
+    };
+    auto straight = LoadGrpoRunConfig(write("straight", 4));
+    ASSERT_TRUE(straight.ok()) << straight.status();
+    auto trainer = GrpoTrainer::Create(*straight, false, nullptr);
+    ASSERT_TRUE(trainer.ok()) << trainer.status();
+    ASSERT_TRUE((*trainer)->Run().ok());
+
+    auto first_half = LoadGrpoRunConfig(write("resumed", 2));
+    ASSERT_TRUE(first_half.ok());
+    auto part1 = GrpoTrainer::Create(*first_half, false, nullptr);
+    ASSERT_TRUE(part1.ok());
+    ASSERT_TRUE((*part1)->Run().ok());
+
+    auto second_half = *first_half;
+    second_half.grpo.steps = 4;
+    auto part2 = GrpoTrainer::Create(second_half, /*resume=*/true, nullptr);
+    ASSERT_TRUE(part2.ok()) << part2.status();
+    EXPECT_EQ((*part2)->step(), 2);
+    ASSERT_TRUE((*part2)->Run().ok());
+
+    auto a = Weights((dir_ / "straight" / "final").string());
+    auto b = Weights((dir_ / "resumed" / "final").string());
+    ASSERT_EQ(a.size(), b.size());
+    for (const auto& [name, tensor] : a) {
+      EXPECT_LE((tensor - b[name]).abs().max().item<double>(), 1e-6) << name;
+    }
+  }
+
   fs::path dir_;
 };
 
@@ -106,33 +175,7 @@ TEST_F(GrpoTrainerTest, LearnsToyPreferenceForSevens) {
   EXPECT_GT(last, 0.8) << "reward went from " << first << " to " << last;
 }
 
-TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) {
-  auto straight = LoadGrpoRunConfig(WriteConfig("straight", 4));
-  ASSERT_TRUE(straight.ok()) << straight.status();
-  auto trainer = GrpoTrainer::Create(*straight, false, nullptr);
-  ASSERT_TRUE(trainer.ok()) << trainer.status();
-  ASSERT_TRUE((*trainer)->Run().ok());
-
-  auto first_half = LoadGrpoRunConfig(WriteConfig("resumed", 2));
-  ASSERT_TRUE(first_half.ok());
-  auto part1 = GrpoTrainer::Create(*first_half, false, nullptr);
-  ASSERT_TRUE(part1.ok());
-  ASSERT_TRUE((*part1)->Run().ok());
-
-  auto second_half = *first_half;
-  second_half.grpo.steps = 4;
-  auto part2 = GrpoTrainer::Create(second_half, /*resume=*/true, nullptr);
-  ASSERT_TRUE(part2.ok()) << part2.status();
-  EXPECT_EQ((*part2)->step(), 2);
-  ASSERT_TRUE((*part2)->Run().ok());
-
-  auto a = Weights((dir_ / "straight" / "final").string());
-  auto b = Weights((dir_ / "resumed" / "final").string());
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, tensor] : a) {
-    EXPECT_LE((tensor - b[name]).abs().max().item<double>(), 1e-6) << name;
-  }
-}
+TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) { CheckResumeMatchesStraightRun(false); }
 
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
   std::string path = WriteConfig("bad", 1);
@@ -229,6 +272,105 @@ TEST_F(GrpoTrainerTest, UnknownReflectionSetIsConfigError) {
   EXPECT_NE(config.status().message().find("log.reflection_sets"), std::string::npos)
       << config.status().message();
   EXPECT_NE(config.status().message().find("'r9'"), std::string::npos)
+      << config.status().message();
+}
+
+TEST_F(GrpoTrainerTest, DynamicSamplingKeepsGroupsWithVariance) {
+  auto config = LoadGrpoRunConfig(WriteDynamicConfig("dynamic", 6));
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->grpo.dynamic_sampling);
+  EXPECT_EQ(config->grpo.max_sampling_rounds, 3);
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+
+  // The same batches as the trainer's iterator, to count the flat rows by hand.
+  data::JsonlOptions jsonl;
+  jsonl.path = (dir_ / "prompts.jsonl").string();
+  auto examples = data::LoadJsonlDataset(jsonl);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  data::BatchIteratorOptions iterator_options;
+  iterator_options.batch_size = 4;
+  iterator_options.drop_last = true;
+  auto iterator = data::BatchIterator::Create(*examples, iterator_options);
+  ASSERT_TRUE(iterator.ok()) << iterator.status();
+
+  for (int step = 1; step <= 6; ++step) {
+    int64_t rounds = 0, sampled = 0, dropped = 0, varied = 0;
+    while (rounds < 3 && varied < 4) {
+      ++rounds;
+      for (const data::Example& example : iterator->Next()) {
+        ++sampled;
+        const bool flat = example.fields.value("flat", false);
+        dropped += flat;
+        varied += !flat;
+      }
+    }
+    auto metrics = (*trainer)->TrainStep();
+    ASSERT_TRUE(metrics.ok()) << metrics.status();
+    EXPECT_EQ(metrics->sampling_rounds, rounds) << "step " << step;
+    EXPECT_EQ(metrics->groups_sampled, sampled) << "step " << step;
+    EXPECT_EQ(metrics->groups_dropped, dropped) << "step " << step;
+    EXPECT_EQ(metrics->groups_trained, std::min<int64_t>(varied, 4)) << "step " << step;
+    EXPECT_DOUBLE_EQ(metrics->zero_variance_groups,
+                     static_cast<double>(dropped) / static_cast<double>(sampled));
+    EXPECT_NE(metrics->ConsoleLine(6).find(absl::StrCat("| groups ", metrics->groups_trained,
+                                                        "/", sampled, " in ", rounds)),
+              std::string::npos)
+        << metrics->ConsoleLine(6);
+    EXPECT_GT(metrics->grad_norm, 0.0) << "step " << step;
+  }
+  ASSERT_TRUE((*trainer)->SaveCheckpoint().ok());
+  std::ifstream state_file(dir_ / "dynamic" / "checkpoint" / "trainer_state.json");
+  nlohmann::json state = nlohmann::json::parse(state_file);
+  EXPECT_EQ(state["iterator_epoch"].get<int64_t>(), iterator->position().epoch);
+  EXPECT_EQ(state["iterator_offset"].get<int64_t>(), iterator->position().offset);
+}
+
+TEST_F(GrpoTrainerTest, DynamicSamplingSkipsUpdateWhenAllFlat) {
+  {
+    std::ofstream data(dir_ / "prompts.jsonl");
+    for (int i = 0; i < 16; ++i) {
+      data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\", \"flat\": true}\n";
+    }
+  }
+  auto config = LoadGrpoRunConfig(WriteDynamicConfig("flat", 2));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  ASSERT_TRUE((*trainer)->Run().ok());
+  EXPECT_EQ((*trainer)->step(), 2);
+
+  // No update ran, so the final weights are the starting ones.
+  auto before = Weights((dir_ / "base").string());
+  auto after = Weights((dir_ / "flat" / "final").string());
+  for (const auto& [name, tensor] : before) {
+    EXPECT_TRUE(torch::equal(tensor, after[name])) << name;
+  }
+  std::ifstream metrics(dir_ / "flat" / "metrics.jsonl");
+  std::string line;
+  int steps = 0;
+  while (std::getline(metrics, line)) {
+    nlohmann::json record = nlohmann::json::parse(line);
+    if (record.contains("eval")) continue;
+    ++steps;
+    EXPECT_EQ(record["groups_sampled"].get<int64_t>(), 12) << line;
+    EXPECT_EQ(record["groups_dropped"].get<int64_t>(), 12) << line;
+    EXPECT_EQ(record["groups_trained"].get<int64_t>(), 0) << line;
+    EXPECT_EQ(record["sampling_rounds"].get<int64_t>(), 3) << line;
+    EXPECT_DOUBLE_EQ(record["reward_mean"].get<double>(), 0.5) << line;
+  }
+  EXPECT_EQ(steps, 2);
+}
+
+TEST_F(GrpoTrainerTest, DynamicSamplingResumeGivesSameWeights) {
+  CheckResumeMatchesStraightRun(true);
+}
+
+TEST_F(GrpoTrainerTest, MaxSamplingRoundsMustBePositive) {
+  auto config = LoadGrpoRunConfig(WriteConfig("rounds", 1), {"grpo.max_sampling_rounds=0"});
+  ASSERT_FALSE(config.ok());
+  EXPECT_NE(config.status().message().find("grpo.max_sampling_rounds must be >= 1"),
+            std::string::npos)
       << config.status().message();
 }
 
