@@ -31,6 +31,8 @@ const std::vector<FlagSpec> kFlags = {
     {"seed", "sampling seed; overrides eval.seed (default 0)"},
     {"threads", "CPU threads for LibTorch (default: LibTorch's choice)"},
     {"greedy", "decode greedily; the same as --temperature 0", /*is_switch=*/true},
+    {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set eval.max_new_tokens=64"
+            "; repeatable, also without --config", /*is_switch=*/false, /*repeatable=*/true},
 };
 
 struct EvalConfig {
@@ -47,6 +49,7 @@ absl::StatusOr<EvalConfig> ReadConfig(const ParsedFlags& flags) {
     path = *config_path;
     ASSIGN_OR_RETURN(node, LoadYamlFile(path));
   }
+  RETURN_IF_ERROR(ApplyYamlOverrides(node, flags.GetAll("set")));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(node, path, ""));
   EvalConfig config;
   ASSIGN_OR_RETURN(YamlMap eval, root.Child("eval"));
@@ -105,7 +108,8 @@ int RunEval(const std::vector<std::string>& args) {
     return 2;
   }
   if (flags->Has("help")) {
-    PrintFlagHelp("eval", "--model DIR [--config FILE] [--out FILE] [options]", kFlags);
+    PrintFlagHelp("eval", "--model DIR [--config FILE] [--set KEY=VALUE] [--out FILE] [options]",
+                  kFlags);
     return 0;
   }
   absl::Status status = RunEvaluation(*flags);

@@ -34,6 +34,8 @@ const std::vector<FlagSpec> kFlags = {
     {"steps", "optimizer steps; overrides train.steps"},
     {"threads", "CPU threads for LibTorch; overrides threads (default: LibTorch's choice)"},
     {"skip_eval", "save the model without evaluating it", /*is_switch=*/true},
+    {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
+            "repeatable", /*is_switch=*/false, /*repeatable=*/true},
 };
 
 // Everything the config file sets, read and checked before any work starts.
@@ -51,6 +53,7 @@ struct PretrainConfig {
 
 absl::StatusOr<PretrainConfig> ReadConfig(const std::string& path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(YAML::Node node, LoadYamlFile(path));
+  RETURN_IF_ERROR(ApplyYamlOverrides(node, flags.GetAll("set")));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(node, path, ""));
   PretrainConfig config;
   RETURN_IF_ERROR(root.Read("out_dir", config.out_dir));
@@ -174,7 +177,9 @@ int RunPretrain(const std::vector<std::string>& args) {
     return 2;
   }
   if (flags->Has("help")) {
-    PrintFlagHelp("pretrain", "--config FILE [--out DIR] [--steps N] [--threads N]", kFlags);
+    PrintFlagHelp("pretrain",
+                  "--config FILE [--out DIR] [--steps N] [--threads N] [--set KEY=VALUE]",
+                  kFlags);
     return 0;
   }
   std::optional<std::string> config = flags->Get("config");

@@ -29,6 +29,8 @@ const std::vector<FlagSpec> kFlags = {
     {"out", "output folder; overrides out_dir"},
     {"steps", "optimizer steps; overrides train.steps"},
     {"threads", "CPU threads for LibTorch; overrides threads (default: LibTorch's choice)"},
+    {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
+            "repeatable", /*is_switch=*/false, /*repeatable=*/true},
 };
 
 struct SftConfig {
@@ -80,6 +82,7 @@ absl::Status ReadData(YamlMap& root, SftConfig& config) {
 
 absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(YAML::Node node, LoadYamlFile(path));
+  RETURN_IF_ERROR(ApplyYamlOverrides(node, flags.GetAll("set")));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(node, path, ""));
   SftConfig config;
   RETURN_IF_ERROR(root.Read("init_from", config.init_from));
@@ -160,7 +163,8 @@ int RunSft(const std::vector<std::string>& args) {
     return 2;
   }
   if (flags->Has("help")) {
-    PrintFlagHelp("sft", "--config FILE [--model DIR] [--out DIR] [--steps N]", kFlags);
+    PrintFlagHelp("sft", "--config FILE [--model DIR] [--out DIR] [--steps N] [--set KEY=VALUE]",
+                  kFlags);
     return 0;
   }
   std::optional<std::string> config = flags->Get("config");

@@ -1,0 +1,302 @@
+#include "apps/pipeline.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "base/yaml_map.h"
+#include "tests/unique_temp_path.h"
+
+namespace aha::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = aha_test::UniqueTempPath("pipeline_test");
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    for (const char* name : {"a.yaml", "b.yaml"}) std::ofstream(dir_ / name) << "{}\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream(path) << text;
+    return path;
+  }
+  std::string Path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // A two-stage pipeline: sft on a.yaml, then train on b.yaml.
+  std::string WriteTwoStages() {
+    return Write("pipe.yaml", "stages:\n"
+                              "  - name: cold_start\n"
+                              "    command: sft\n"
+                              "    config: " + Path("a.yaml") + "\n"
+                              "    set: {train.steps: 10, data.cold_start.size: 64}\n"
+                              "    flags: {threads: 2, verbose: true, quiet: false}\n"
+                              "  - name: rl\n"
+                              "    command: train\n"
+                              "    config: " + Path("b.yaml") + "\n"
+                              "    set:\n"
+                              "      grpo.stop: [\"</answer>\", \"x: y\"]\n"
+                              "      run.out_dir: runs/a b\n");
+  }
+
+  fs::path dir_;
+};
+
+// Records the commands it is asked to run and returns the next exit code of `codes`.
+struct FakeRunner {
+  std::vector<int> codes;
+  std::vector<std::string> commands;
+  std::vector<std::vector<std::string>> args;
+  int operator()(const std::string& command, const std::vector<std::string>& a) {
+    commands.push_back(command);
+    args.push_back(a);
+    return codes.at(commands.size() - 1);
+  }
+};
+
+TEST_F(PipelineTest, StagesBecomeCommandArguments) {
+  auto stages = LoadPipeline(WriteTwoStages());
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  ASSERT_EQ(stages->size(), 2u);
+  const PipelineStage& sft = (*stages)[0];
+  EXPECT_EQ(sft.name, "cold_start");
+  EXPECT_EQ(sft.command, "sft");
+  EXPECT_EQ(sft.args, (std::vector<std::string>{"--config", Path("a.yaml"), "--set",
+                                                "train.steps=10", "--set",
+                                                "data.cold_start.size=64", "--threads=2",
+                                                "--verbose"}));
+  const PipelineStage& train = (*stages)[1];
+  ASSERT_EQ(train.args.size(), 5u);
+  EXPECT_EQ(train.args[0], Path("b.yaml"));
+  EXPECT_EQ(train.location, Path("pipe.yaml") + ":7");
+
+  // The --set values read back as the YAML values the pipeline file gave.
+  YAML::Node root(YAML::NodeType::Map);
+  ASSERT_TRUE(ApplyYamlOverrides(root, {train.args[2], train.args[4]}).ok());
+  ASSERT_TRUE(root["grpo"]["stop"].IsSequence());
+  EXPECT_EQ(root["grpo"]["stop"][0].as<std::string>(), "</answer>");
+  EXPECT_EQ(root["grpo"]["stop"][1].as<std::string>(), "x: y");
+  EXPECT_EQ(root["run"]["out_dir"].as<std::string>(), "runs/a b");
+}
+
+TEST_F(PipelineTest, RunsStagesInOrder) {
+  auto stages = LoadPipeline(WriteTwoStages());
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  FakeRunner runner{{0, 0}};
+  std::FILE* out = std::tmpfile();
+  absl::Status status = RunPipeline(*stages, "", std::ref(runner), out);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(runner.commands, (std::vector<std::string>{"sft", "train"}));
+  EXPECT_EQ(runner.args[1], (*stages)[1].args);
+  std::rewind(out);
+  char buffer[4096] = {};
+  std::fread(buffer, 1, sizeof(buffer) - 1, out);
+  std::fclose(out);
+  const std::string printed = buffer;
+  EXPECT_NE(printed.find("pipeline: stage 1/2 'cold_start': aha sft --config"),
+            std::string::npos) << printed;
+  EXPECT_NE(printed.find("pipeline: stage 2/2 'rl': aha train"), std::string::npos) << printed;
+}
+
+TEST_F(PipelineTest, StopsAtFirstFailedStage) {
+  auto stages = LoadPipeline(Write("pipe.yaml", "stages:\n"
+                                                "  - {command: sft, config: " + Path("a.yaml") +
+                                                    "}\n"
+                                                "  - {name: rl, command: train, config: " +
+                                                    Path("b.yaml") + "}\n"
+                                                "  - {command: eval, flags: {model: m}}\n"));
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  FakeRunner runner{{0, 3, 0}};
+  std::FILE* out = std::tmpfile();
+  absl::Status status = RunPipeline(*stages, "", std::ref(runner), out);
+  std::fclose(out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(runner.commands.size(), 2u);
+  EXPECT_NE(status.message().find("stage 2/3 'rl' (aha train"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("exit code 3"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("--from rl"), std::string::npos) << status;
+}
+
+TEST_F(PipelineTest, FromSkipsEarlierStages) {
+  auto stages = LoadPipeline(WriteTwoStages());
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  FakeRunner runner{{0}};
+  std::FILE* out = std::tmpfile();
+  ASSERT_TRUE(RunPipeline(*stages, "rl", std::ref(runner), out).ok());
+  EXPECT_EQ(runner.commands, (std::vector<std::string>{"train"}));
+  absl::Status unknown = RunPipeline(*stages, "rll", std::ref(runner), out);
+  std::fclose(out);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.message().find("the stages are cold_start, rl"), std::string::npos)
+      << unknown;
+}
+
+TEST_F(PipelineTest, ErrorsNameFileLineAndKey) {
+  struct Case {
+    std::string yaml;
+    std::string expected;
+  };
+  const std::string a = Path("a.yaml");
+  const std::vector<Case> cases = {
+      {"stages:\n  - command: sft\n    config: " + a + "\n    confg: x\n",
+       ":4: stages[0].confg is not a known key"},
+      {"stages:\n  - command: sft\n    config: " + a + "\n  - command: pipeline\n    config: " +
+           a + "\n",
+       ":4: stages[1].command must be pretrain, sft, train or eval, got 'pipeline'"},
+      {"stages:\n  - name: x\n", ":2: stages[0].command is required"},
+      {"stages:\n  - command: train\n", ":2: stages[0].config is required"},
+      {"stages:\n  - command: train\n    config: " + Path("missing.yaml") + "\n",
+       ":3: stages[0].config names '" + Path("missing.yaml") + "', which is not a file"},
+      {"stages:\n  - command: sft\n    config: " + a + "\n  - command: sft\n    config: " + a +
+           "\n",
+       ":4: stages[1] is named 'sft' like an earlier stage"},
+      {"stages:\n  - command: sft\n    config: " + a + "\n    set: [x]\n",
+       ":4: stages[0].set must be a mapping"},
+      {"stages:\n  - command: sft\n    config: " + a + "\n    flags: {config: b}\n",
+       ":4: stages[0].flags.config is not allowed here"},
+      {"stages: []\n", ":1: stages must be a non-empty list"},
+      {"stage:\n  - command: sft\n", "stages is required"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = Write("bad.yaml", c.yaml);
+    auto stages = LoadPipeline(path);
+    ASSERT_FALSE(stages.ok()) << c.yaml;
+    EXPECT_NE(stages.status().message().find(path), std::string::npos) << stages.status();
+    EXPECT_NE(stages.status().message().find(c.expected), std::string::npos)
+        << "expected '" << c.expected << "' in: " << stages.status();
+  }
+}
+
+// Pretraining, SFT, GRPO and evaluation of a tiny model through the aha binary, a few steps
+// each.
+TEST_F(PipelineTest, TinyPipelineRunsEveryStage) {
+#ifndef AHA_BINARY
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  const std::string runs = (dir_ / "runs").string();
+  const std::string problems =
+      "{min_count: 3, max_count: 3, min_number: 1, max_number: 10, min_target: 1, "
+      "max_target: 30, integer_intermediates: true, seed: 42, train_size: 40, test_size: 8}";
+  Write("pretrain.yaml",
+        "out_dir: " + runs + "/unused\nthreads: 1\n"
+        "model: {architecture: Qwen2ForCausalLM, hidden_size: 32, intermediate_size: 64, "
+        "num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 16, "
+        "max_position_embeddings: 512, tie_word_embeddings: true, seed: 0}\n"
+        R"(tokenizer:
+  type: char
+  added_tokens: ["<|endoftext|>", "<think>", "</think>", "<answer>", "</answer>"]
+  non_special: ["<think>", "</think>", "<answer>", "</answer>"]
+  alphabet: " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~\n"
+)"
+        "corpus: {size: 32, seed: 7, problems: " + problems + "}\n"
+        "train: {steps: 2, batch_rows: 4, micro_batch_rows: 4, pack_length: 320}\n");
+  Write("sft.yaml",
+        "threads: 1\n"
+        "data: {cold_start: {size: 16, seed: 11, problems: " + problems + "}}\n"
+        "train: {steps: 2, batch_rows: 4, micro_batch_rows: 4, pack_length: 400}\n");
+  Write("train.yaml",
+        "run: {out_dir: " + runs + "/rl, seed: 0, threads: 1}\n"
+        "policy: {path: " + runs + "/sft}\n"
+        "data: {kind: countdown, prompt_template: countdown-short, countdown: " + problems +
+            "}\n"
+        "rewards: [{name: countdown}, {name: format, weight: 0.5, prefilled_think: true}]\n"
+        "grpo: {steps: 1, prompts_per_step: 2, group_size: 2, max_new_tokens: 8}\n"
+        "optimizer: {lr: 1.0e-4}\n"
+        "log: {samples_every: 0, eval_before_training: false, eval_prompts: 2}\n");
+  Write("eval.yaml", "eval: {max_examples: 2, max_new_tokens: 8, samples_per_prompt: 2}\n"
+                     "dataset: {countdown: " + problems + "}\n");
+  const std::string pipeline = Write(
+      "pipeline.yaml",
+      "stages:\n"
+      "  - {name: base, command: pretrain, config: " + Path("pretrain.yaml") +
+          ", set: {out_dir: " + runs + "/base}, flags: {skip_eval: true}}\n"
+      "  - {name: cold_start, command: sft, config: " + Path("sft.yaml") +
+          ", set: {out_dir: " + runs + "/sft, train.steps: 1}, flags: {model: " + runs +
+          "/base}}\n"
+      "  - {name: rl, command: train, config: " + Path("train.yaml") + "}\n"
+      "  - {name: final_eval, command: eval, config: " + Path("eval.yaml") +
+          ", set: {eval.seed: 3}, flags: {model: " + runs + "/rl/final, out: " + runs +
+          "/eval.json}}\n");
+  const std::string log = Path("pipeline.log");
+  const std::string command =
+      std::string(AHA_BINARY) + " pipeline --config " + pipeline + " > " + log + " 2>&1";
+  const int code = std::system(command.c_str());
+  std::ifstream log_file(log);
+  std::stringstream printed;
+  printed << log_file.rdbuf();
+  ASSERT_EQ(code, 0) << printed.str();
+  EXPECT_NE(printed.str().find("pipeline: stage 4/4 'final_eval'"), std::string::npos)
+      << printed.str();
+  // The out_dir overrides of the pretrain and sft stages took effect.
+  EXPECT_FALSE(fs::exists(runs + "/unused")) << printed.str();
+  EXPECT_TRUE(fs::exists(runs + "/base/config.json")) << printed.str();
+  EXPECT_TRUE(fs::exists(runs + "/sft/config.json")) << printed.str();
+  EXPECT_TRUE(fs::exists(runs + "/rl/metrics.jsonl")) << printed.str();
+  std::ifstream eval(runs + "/eval.json");
+  std::stringstream eval_text;
+  eval_text << eval.rdbuf();
+  EXPECT_NE(eval_text.str().find("\"maj_at_g\""), std::string::npos) << eval_text.str();
+#endif
+}
+
+// Runs `aha ARGS` and returns its exit code; `output` receives stdout and stderr.
+int RunAha(const std::string& args, const std::string& log, std::string& output) {
+#ifdef AHA_BINARY
+  const int code =
+      std::system((std::string(AHA_BINARY) + " " + args + " > " + log + " 2>&1").c_str());
+  std::ifstream file(log);
+  std::stringstream text;
+  text << file.rdbuf();
+  output = text.str();
+  return code;
+#else
+  (void)args;
+  (void)log;
+  output = "the aha binary is not built in this configuration";
+  return -1;
+#endif
+}
+
+// pretrain, sft and eval apply --set before checking the config, so a misspelled key fails
+// with its name, and a valid one replaces the file's value.
+TEST_F(PipelineTest, SetFlagReachesEveryCommand) {
+#ifndef AHA_BINARY
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#endif
+  const std::string config = Write("lm.yaml", "out_dir: " + Path("out") + "\ninit_from: y\n"
+                                                 "data: {cold_start: {size: 4}}\n"
+                                                 "train: {steps: 1}\n");
+  const std::string log = Path("set.log");
+  std::string output;
+  for (const std::string command : {"pretrain", "sft"}) {
+    EXPECT_NE(RunAha(command + " --config " + config + " --set train.stepz=3", log, output), 0);
+    EXPECT_NE(output.find("train.stepz is not a known key"), std::string::npos)
+        << command << ": " << output;
+  }
+  EXPECT_NE(RunAha("eval --model " + Path("none") + " --set eval.samples_per_promt=2", log,
+                   output),
+            0);
+  EXPECT_NE(output.find("eval.samples_per_promt is not a known key"), std::string::npos)
+      << output;
+  // A valid override replaces the file's value: init_from now names a missing folder.
+  EXPECT_NE(RunAha("sft --config " + config + " --set data.cold_start.size=4 --set init_from=" +
+                       Path("missing_model"),
+                   log, output),
+            0);
+  EXPECT_NE(output.find("missing_model"), std::string::npos) << output;
+}
+
+}  // namespace
+}  // namespace aha::cli
