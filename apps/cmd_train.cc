@@ -8,6 +8,8 @@
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/status_macros.h"
+#include "dist/communicator.h"
+#include "dist/rendezvous.h"
 #include "trainer/grpo_config.h"
 #include "trainer/grpo_trainer.h"
 
@@ -30,13 +32,32 @@ absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
   config.grpo.steps = steps;
   config.out_dir = flags.GetOr("out", config.out_dir);
   config.policy_path = flags.GetOr("policy", config.policy_path);
-  std::printf("aha train: %s -> %s (B=%lld prompts x G=%lld, %lld steps)\n",
-              config_path.c_str(), config.out_dir.c_str(),
-              static_cast<long long>(config.grpo.prompts_per_step),
-              static_cast<long long>(config.grpo.group_size),
-              static_cast<long long>(config.grpo.steps));
+
+  // RANK/WORLD_SIZE (aha launch, torchrun) or SLURM's variables make this one rank of a
+  // data-parallel run; without them it is the only process and opens no process group.
+  ASSIGN_OR_RETURN(dist::DistEnv env, dist::ParseDistEnv(dist::ProcessEnv()));
+  std::shared_ptr<dist::Communicator> communicator;
+  if (env.distributed()) {
+    dist::CommunicatorOptions options;
+    options.timeout = std::chrono::milliseconds(
+        static_cast<int64_t>(config.dist_timeout_seconds * 1000));
+    options.bucket_bytes = static_cast<int64_t>(config.dist_bucket_mb * (1 << 20));
+    options.cuda = config.device == "cuda";
+    ASSIGN_OR_RETURN(communicator, dist::Communicator::Create(env, options));
+  }
+  const bool main_rank = communicator == nullptr || communicator->is_main();
+  if (main_rank) {
+    std::printf("aha train: %s -> %s (B=%lld prompts x G=%lld, %lld steps", config_path.c_str(),
+                config.out_dir.c_str(), static_cast<long long>(config.grpo.prompts_per_step),
+                static_cast<long long>(config.grpo.group_size),
+                static_cast<long long>(config.grpo.steps));
+    if (communicator) std::printf(", %d ranks from %s", env.world_size, env.source.c_str());
+    std::printf(")\n");
+  }
   TerminalProgress progress;
-  ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(config, flags.Has("resume"), &progress));
+  ASSIGN_OR_RETURN(auto trainer, GrpoTrainer::Create(config, flags.Has("resume"),
+                                                     main_rank ? &progress : nullptr,
+                                                     communicator));
   return trainer->Run();
 }
 

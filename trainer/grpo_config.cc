@@ -162,7 +162,11 @@ absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path,
   config.seed = static_cast<uint64_t>(seed);
   RETURN_IF_ERROR(run.Read("threads", config.threads));
   RETURN_IF_ERROR(run.Read("device", config.device));
+  RETURN_IF_ERROR(run.Read("dist_timeout_seconds", config.dist_timeout_seconds));
+  RETURN_IF_ERROR(run.Read("dist_bucket_mb", config.dist_bucket_mb));
   RETURN_IF_ERROR(run.CheckAllKeysRead());
+  if (!(config.dist_timeout_seconds > 0)) return run.Error("dist_timeout_seconds", "must be > 0");
+  if (!(config.dist_bucket_mb > 0)) return run.Error("dist_bucket_mb", "must be > 0");
   if (config.device != "cpu" && config.device != "cuda") {
     return run.Error("device", "must be cpu or cuda");
   }

@@ -68,6 +68,11 @@ struct GrpoRunConfig {
   uint64_t seed = 0;
   int64_t threads = 0;             // 0 keeps LibTorch's default
   std::string device = "cpu";
+  // Data-parallel runs (aha launch, torchrun, SLURM): how long a rank waits for the others at
+  // the rendezvous and at each collective before it fails, and the size of the buffers that
+  // gradients are summed in.
+  double dist_timeout_seconds = 300;
+  double dist_bucket_mb = 25;
   std::string policy_path;         // model folder to start from
   std::string dtype = "float32";
   std::optional<std::string> reference_path;  // defaults to policy_path when kl_beta > 0

@@ -13,6 +13,7 @@
 #include "policy/file_io.h"
 #include "policy/token_scoring.h"
 #include "trainer/advantages.h"
+#include "trainer/data_parallel.h"
 #include "trainer/policy_loss.h"
 #include "trainer/rollout.h"
 
@@ -79,18 +80,33 @@ absl::StatusOr<torch::Dtype> ParseDtype(const std::string& name) {
 
 }  // namespace
 
-GrpoTrainer::GrpoTrainer(GrpoRunConfig config, Progress* progress)
-    : config_(std::move(config)), progress_(progress) {}
+GrpoTrainer::GrpoTrainer(GrpoRunConfig config, Progress* progress,
+                         std::shared_ptr<dist::Communicator> communicator)
+    : config_(std::move(config)), progress_(progress), comm_(std::move(communicator)) {}
 
-absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(const GrpoRunConfig& config,
-                                                                 bool resume,
-                                                                 Progress* progress) {
-  std::unique_ptr<GrpoTrainer> trainer(new GrpoTrainer(config, progress));
+bool GrpoTrainer::IsMainRank() const { return !comm_ || comm_->is_main(); }
+
+absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(
+    const GrpoRunConfig& config, bool resume, Progress* progress,
+    std::shared_ptr<dist::Communicator> communicator) {
+  std::unique_ptr<GrpoTrainer> trainer(
+      new GrpoTrainer(config, progress, std::move(communicator)));
   RETURN_IF_ERROR(trainer->Setup(resume));
   return trainer;
 }
 
 absl::Status GrpoTrainer::Setup(bool resume) {
+  if (comm_) {
+    RETURN_IF_ERROR(CheckPromptsDivideAmongRanks(config_.grpo.prompts_per_step,
+                                                 comm_->world_size(), config_.config_path));
+    if (config_.grpo.dynamic_sampling) {
+      // NOTE: each rank would keep its own groups and may run a different number of rounds,
+      // so the ranks' batches and the collectives after them would not line up.
+      return absl::InvalidArgumentError(absl::StrCat(
+          config_.config_path, ": grpo.dynamic_sampling is not supported with more than one "
+                               "rank yet; set it to false or run one process"));
+    }
+  }
   if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
   torch::manual_seed(config_.seed);
   LoadOptions load;
@@ -146,11 +162,14 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
                                            config_.grpo.steps);
   if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
-  ASSIGN_OR_RETURN(RunLog log, RunLog::Open(config_.out_dir, resuming));
-  log_.emplace(std::move(log));
+  // Every rank loaded the same files; the broadcast makes the weights identical even so.
+  if (comm_) RETURN_IF_ERROR(comm_->BroadcastFromMain(policy_.model->parameters()));
   ASSIGN_OR_RETURN(ReflectionCounter reflection,
                    ReflectionCounter::Create(config_.log.reflection_sets));
   reflection_.emplace(std::move(reflection));
+  if (!IsMainRank()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(RunLog log, RunLog::Open(config_.out_dir, resuming));
+  log_.emplace(std::move(log));
   if (config_.log.tensorboard) {
     ASSIGN_OR_RETURN(TensorBoardWriter tensorboard,
                      TensorBoardWriter::Open((fs::path(config_.out_dir) / "tb").string()));
@@ -185,7 +204,10 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   auto rewards = torch::tensor(batch.scores.total, torch::kFloat64).to(device);
   std::vector<int64_t> group_ids;
   for (int64_t row = 0; row < n; ++row) group_ids.push_back(row / g.group_size);
-  ASSIGN_OR_RETURN(Advantages advantages, ComputeAdvantages(rewards, group_ids, g.advantages));
+  ASSIGN_OR_RETURN(Advantages advantages,
+                   comm_ ? ComputeDataParallelAdvantages(*comm_, rewards, g.group_size,
+                                                         g.advantages)
+                         : ComputeAdvantages(rewards, group_ids, g.advantages));
 
   // Update: mu passes over the batch, in micro-batches whose gradients accumulate.
   const auto train_start = Clock::now();
@@ -199,7 +221,9 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
     ref_logprobs = ScoreAllNoGrad(*reference_, tb, g.micro_batch_rows, g.sampling.temperature);
   }
   ASSIGN_OR_RETURN(LossNormalizer normalizer,
-                   ComputeLossNormalizer(tb.completion_mask, tb.truncated, g.loss));
+                   comm_ ? ComputeDataParallelLossNormalizer(*comm_, tb.completion_mask,
+                                                             tb.truncated, g.loss)
+                         : ComputeLossNormalizer(tb.completion_mask, tb.truncated, g.loss));
   PolicyLossStats stats;
   double entropy_sum = 0, mask_tokens = 0;
   for (int64_t update = 0; update < g.updates_per_step; ++update) {
@@ -240,6 +264,9 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
       }
     }
   }
+  // The sum over ranks is the whole batch's gradient, because every rank's loss is divided by
+  // the whole batch's normalizer. Clipping then sees the same global norm on every rank.
+  if (comm_) RETURN_IF_ERROR(comm_->AllReduceGradients(policy_.model->parameters()));
   m.grad_norm = optimizer_->Step();
   m.lr = optimizer_->current_lr();
   if (!std::isfinite(m.grad_norm)) {
@@ -264,9 +291,15 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   m.ratio_mean = stats.RatioMean();
   m.entropy = mask_tokens > 0 ? entropy_sum / mask_tokens : 0.0;
   m.policy_loss = stats.policy_gradient_loss;
+  if (comm_) {
+    std::vector<std::string> reward_names;
+    for (size_t r = 0; r < rewards_->size(); ++r) reward_names.push_back(rewards_->name(r));
+    RETURN_IF_ERROR(ReduceStepMetrics(*comm_, reward_names, n, stats.tokens, mask_tokens, m));
+  }
 
   ++step_;
-  if (config_.log.samples_every > 0 && step_ % config_.log.samples_every == 0) {
+  if (IsMainRank() && config_.log.samples_every > 0 &&
+      step_ % config_.log.samples_every == 0) {
     WriteSamples(batch, advantages.values);
   }
   return m;
@@ -295,6 +328,11 @@ absl::StatusOr<GrpoTrainer::StepRollout> GrpoTrainer::SampleStep(StepMetrics& m)
     // The iterator gives B prompts per call and advances, so the checkpointed data position
     // counts every round.
     std::vector<data::Example> examples = iterator_->Next();
+    if (comm_) {
+      // This rank's rows are the global rows after those of the lower ranks, so they draw
+      // from the streams that one process with the whole batch would give them.
+      sampler.stream_offset += KeepRankShare(examples, *comm_) * g.group_size;
+    }
     ASSIGN_OR_RETURN(RolloutBatch batch, RolloutAndScore(policy_, *template_, examples, sampler,
                                                          *rewards_, progress_));
     ++m.sampling_rounds;
@@ -477,6 +515,7 @@ absl::Status GrpoTrainer::Run() {
   const LogOptions& log = config_.log;
   const int64_t total = config_.grpo.steps;
   auto write_eval = [&](const EvalMetrics& e) {
+    if (!IsMainRank()) return;
     std::printf("eval %4lld/%lld | %s\n", static_cast<long long>(step_),
                 static_cast<long long>(total), FormatEvalMetrics(e, log.eval_group_size).c_str());
     std::fflush(stdout);
@@ -493,25 +532,32 @@ absl::Status GrpoTrainer::Run() {
   }
   while (step_ < total) {
     ASSIGN_OR_RETURN(StepMetrics metrics, TrainStep());
-    std::printf("%s\n", metrics.ConsoleLine(total).c_str());
-    std::fflush(stdout);
-    const nlohmann::json record = metrics.ToJson();
-    log_->WriteMetrics(record);
-    if (tensorboard_) {
-      tensorboard_->WriteJsonScalars(step_, record, "");
-      tensorboard_->Flush();
+    if (IsMainRank()) {
+      std::printf("%s\n", metrics.ConsoleLine(total).c_str());
+      std::fflush(stdout);
+      const nlohmann::json record = metrics.ToJson();
+      log_->WriteMetrics(record);
+      if (tensorboard_) {
+        tensorboard_->WriteJsonScalars(step_, record, "");
+        tensorboard_->Flush();
+      }
+      WarnAboutStep(metrics);
     }
-    WarnAboutStep(metrics);
 
     const bool last = step_ == total;
     if (!test_examples_.empty() && (last || (log.eval_every > 0 && step_ % log.eval_every == 0))) {
+      // NOTE: with several ranks, each one evaluates the same prompts with the same seed and
+      // only rank 0 writes the result. The copies keep the ranks in step for the next
+      // collective, but evaluation is not sped up by the ranks.
       ASSIGN_OR_RETURN(EvalMetrics eval, EvaluateHeldOut());
       write_eval(eval);
     }
-    if (last || (log.checkpoint_every > 0 && step_ % log.checkpoint_every == 0)) {
+    if (IsMainRank() &&
+        (last || (log.checkpoint_every > 0 && step_ % log.checkpoint_every == 0))) {
       RETURN_IF_ERROR(SaveCheckpoint());
     }
   }
+  if (!IsMainRank()) return absl::OkStatus();
   SaveOptions save;
   save.dtype = torch::kFloat32;
   const std::string final_dir = (fs::path(config_.out_dir) / "final").string();

@@ -28,13 +28,19 @@
 #include "trainer/tensorboard_writer.h"
 
 namespace aha {
+namespace dist {
+class Communicator;
+}  // namespace dist
 
 class GrpoTrainer {
  public:
   // Loads the policy, the reference (when kl_beta > 0), the data and the rewards. With
-  // `resume`, continues from out_dir/checkpoint when it exists.
-  static absl::StatusOr<std::unique_ptr<GrpoTrainer>> Create(const GrpoRunConfig& config,
-                                                             bool resume, Progress* progress);
+  // `resume`, continues from out_dir/checkpoint when it exists. With a `communicator` of W
+  // ranks, each rank trains on B / W prompts of every step, the update equals one process
+  // with the whole batch, and only rank 0 writes the run folder.
+  static absl::StatusOr<std::unique_ptr<GrpoTrainer>> Create(
+      const GrpoRunConfig& config, bool resume, Progress* progress,
+      std::shared_ptr<dist::Communicator> communicator = nullptr);
 
   // Trains until config.grpo.steps, evaluating and checkpointing as configured, and saves the
   // final model to out_dir/final.
@@ -60,7 +66,10 @@ class GrpoTrainer {
     const RolloutBatch& trained() const { return kept ? *kept : sampled; }
   };
 
-  GrpoTrainer(GrpoRunConfig config, Progress* progress);
+  GrpoTrainer(GrpoRunConfig config, Progress* progress,
+              std::shared_ptr<dist::Communicator> communicator);
+  // Whether this process writes logs, samples and checkpoints: rank 0, or the only process.
+  bool IsMainRank() const;
   absl::Status Setup(bool resume);
   // Rolls out B prompts, and with grpo.dynamic_sampling more rounds of B until B groups have
   // unequal rewards or max_sampling_rounds is reached. Sets the group counts and timings of m.
@@ -75,6 +84,7 @@ class GrpoTrainer {
 
   GrpoRunConfig config_;
   Progress* progress_;
+  std::shared_ptr<dist::Communicator> comm_;  // null for a single process
   Policy policy_;
   std::optional<CausalLm> reference_;
   std::optional<RewardSet> rewards_;

@@ -123,6 +123,13 @@ absl::Status ValidatePolicyLossOptions(const PolicyLossOptions& options) {
 absl::StatusOr<LossNormalizer> ComputeLossNormalizer(const torch::Tensor& mask,
                                                      const torch::Tensor& truncated,
                                                      const PolicyLossOptions& options) {
+  ASSIGN_OR_RETURN(double value, ComputeLossDenominator(mask, truncated, options));
+  return LossNormalizer{std::max(value, 1.0)};
+}
+
+absl::StatusOr<double> ComputeLossDenominator(const torch::Tensor& mask,
+                                              const torch::Tensor& truncated,
+                                              const PolicyLossOptions& options) {
   RETURN_IF_ERROR(ValidatePolicyLossOptions(options));
   if (!mask.defined() || mask.dim() != 2) {
     return absl::InvalidArgumentError("loss normalizer: mask must be a (N, C) tensor");
@@ -153,7 +160,7 @@ absl::StatusOr<LossNormalizer> ComputeLossNormalizer(const torch::Tensor& mask,
       value = static_cast<double>(rows) * static_cast<double>(options.max_completion_length);
       break;
   }
-  return LossNormalizer{std::max(value, 1.0)};
+  return value;
 }
 
 torch::Tensor K3Kl(const torch::Tensor& logprobs, const torch::Tensor& ref_logprobs,

@@ -84,6 +84,13 @@ absl::StatusOr<LossNormalizer> ComputeLossNormalizer(const torch::Tensor& mask,
                                                      const torch::Tensor& truncated,
                                                      const PolicyLossOptions& options);
 
+// The aggregation's denominator over the rows of `mask` before the clamp to 1: valid tokens
+// (token), rows with a valid token (grpo) or rows * C_max (dr_grpo). Denominators of disjoint
+// row sets add up, so data-parallel ranks sum theirs and clamp the total.
+absl::StatusOr<double> ComputeLossDenominator(const torch::Tensor& mask,
+                                              const torch::Tensor& truncated,
+                                              const PolicyLossOptions& options);
+
 // One micro-batch. Every tensor has n rows and lives on one device.
 struct PolicyLossInputs {
   torch::Tensor logprobs;      // (n, C) float, with grad: current policy
