@@ -3,6 +3,10 @@
 # and prints their markdown tables. Fast settings by default; pass --full for the sizes
 # recorded in docs/benchmarks.md.
 #
+# grpo_step_bench (whole GRPO steps through GrpoTrainer) is not run here. Its comparison is
+# scripts/bench_peer.py, which needs a Python venv with TRL; docs/benchmarks.md has the
+# commands.
+#
 # Usage: scripts/run_benchmarks.sh [--full] [BUILD_DIR]   (BUILD_DIR defaults to build-bench)
 set -euo pipefail
 
