@@ -21,7 +21,7 @@ const std::vector<FlagSpec> kFlags = {
 
 constexpr char kUsage[] =
     "--nproc N [--master_port P] [--grace_seconds S] -- SUBCOMMAND ARGS...\n"
-    "  example: aha launch --nproc 2 -- train configs/countdown_tiny.yaml";
+    "  example: aha launch --nproc 2 -- train configs/r1_zero_countdown.yaml";
 
 int RunLaunch(const std::vector<std::string>& args) {
   // Everything after "--" belongs to the subcommand, so its flags reach it untouched.
