@@ -4,7 +4,7 @@
 //
 // Every collective must be called by every rank in the same order. A failed or timed-out
 // collective returns an error instead of throwing, and the message names the ranks that did
-// not reach it when the store can tell (see DescribeFailure in communicator.cc).
+// not reach it when the store can tell (see Impl::DescribePeers in communicator.cc).
 #ifndef AHA_DIST_COMMUNICATOR_H_
 #define AHA_DIST_COMMUNICATOR_H_
 

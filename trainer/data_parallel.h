@@ -1,7 +1,7 @@
 // The data-parallel parts of a GRPO step. With W ranks, each rank rolls out B / W of the step's
-// B prompts (whole groups, so a group never spans ranks), and these functions combine what the
-// ranks computed so that the update equals one process with the whole batch: advantages and
-// the loss denominator over every row, and metrics over every rank.
+// B prompts, so a group never spans ranks. These functions combine what the ranks computed so
+// that the update equals one process with the whole batch. Advantages and the loss denominator
+// cover every row, and metrics cover every rank.
 //
 // Shapes: B prompts, G samples per prompt, N = B*G rows, n = N / W rows on this rank,
 // C completion length.

@@ -162,7 +162,8 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
                                            config_.grpo.steps);
   if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
-  // Every rank loaded the same files; the broadcast makes the weights identical even so.
+  // Ranks on different hosts may read different copies of the model folder, so rank 0's
+  // weights are copied to all of them.
   if (comm_) RETURN_IF_ERROR(comm_->BroadcastFromMain(policy_.model->parameters()));
   ASSIGN_OR_RETURN(ReflectionCounter reflection,
                    ReflectionCounter::Create(config_.log.reflection_sets));
