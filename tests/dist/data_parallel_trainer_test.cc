@@ -323,6 +323,39 @@ TEST_F(DataParallelTrainerTest, KilledRankEndsTheLaunch) {
             std::string::npos)
       << output;
 }
+
+TEST_F(DataParallelTrainerTest, LaunchResumeMatchesOneProcess) {
+  const std::string config = WriteConfig("");
+  const std::string resumed = (dir_ / "resumed").string();
+  for (const char* steps : {"2", "4"}) {
+    std::vector<std::string> args = {"--nproc", "2", "--", "train", config, "--steps", steps,
+                                     "--out", resumed};
+    if (std::string(steps) == "4") args.push_back("--resume");
+    const fs::path log = dir_ / (std::string("launch_") + steps + ".log");
+    const pid_t launcher = StartLauncher(args, log.string());
+    const int code = WaitWithTimeout(launcher, 120);
+    if (code < 0) kill(launcher, SIGKILL);
+    ASSERT_EQ(code, 0) << ReadText(log);
+  }
+  EXPECT_EQ(CountLines(fs::path(resumed) / "metrics.jsonl"), 4);
+
+  torch::set_num_threads(1);
+  auto straight = LoadGrpoRunConfig(config);
+  ASSERT_TRUE(straight.ok()) << straight.status();
+  straight->out_dir = (dir_ / "straight").string();
+  straight->grpo.steps = 4;
+  auto trainer = GrpoTrainer::Create(*straight, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  ASSERT_TRUE((*trainer)->Run().ok());
+
+  absl::StatusOr<CausalLm> a = LoadModel((dir_ / "straight" / "final").string());
+  absl::StatusOr<CausalLm> b = LoadModel(resumed + "/final");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(b.ok()) << b.status();
+  const double diff = MaxDifference((*a)->parameters(), (*b)->parameters());
+  std::printf("max |w(2 ranks, resumed at step 2) - w(1 process)| after 4 steps: %.3g\n", diff);
+  EXPECT_LT(diff, 1e-5);
+}
 #endif  // AHA_BINARY
 
 TEST(DataParallelConfigTest, PromptsMustDivideAmongRanks) {
