@@ -50,7 +50,12 @@ std::string NewStoreFile() {
 
 // Runs in the child between fork and exec.
 [[noreturn]] void ExecRank(const LaunchOptions& options, const std::string& store_file, int rank,
-                           int out_fd, int err_fd) {
+                           int out_fd, int err_fd, const sigset_t& unblocked) {
+  // The launcher's handlers were inherited, and a SIGTERM they caught here would be lost, so
+  // the default action is restored before the signals blocked around fork are let through.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &unblocked, nullptr);
   // The ranks die with the launcher, even when it is killed with SIGKILL.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   dup2(out_fd, STDOUT_FILENO);
@@ -122,12 +127,18 @@ absl::Status StartRanks(const LaunchOptions& options, const std::string& store_f
       return absl::InternalError(absl::StrCat("cannot create a pipe: ", std::strerror(errno)));
     }
     std::fflush(nullptr);
+    sigset_t stop_signals, previous;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, &previous);
     const pid_t pid = fork();
+    if (pid == 0) ExecRank(options, store_file, rank, out[1], err[1], previous);
+    sigprocmask(SIG_SETMASK, &previous, nullptr);
     if (pid < 0) {
       return absl::InternalError(absl::StrCat("cannot start rank ", rank, ": ",
                                               std::strerror(errno)));
     }
-    if (pid == 0) ExecRank(options, store_file, rank, out[1], err[1]);
     close(out[1]);
     close(err[1]);
     Rank& r = ranks[rank];
@@ -157,6 +168,9 @@ absl::StatusOr<LaunchResult> Launch(const LaunchOptions& options) {
   LaunchResult result;
   absl::Status started = StartRanks(options, store_file, ranks);
   std::optional<Clock::time_point> kill_at, drain_until;
+  // After SIGINT or SIGTERM reached the launcher, ranks that exit on the forwarded signal are
+  // the expected outcome, not failures.
+  bool interrupted = false;
   if (!started.ok()) {
     SignalRunning(ranks, SIGKILL);
     kill_at = Clock::now();
@@ -188,7 +202,7 @@ absl::StatusOr<LaunchResult> Launch(const LaunchOptions& options) {
         continue;
       }
       r.wait_status = status;
-      if (Abnormal(status) && result.failed_rank < 0 && !pending_signal) {
+      if (Abnormal(status) && result.failed_rank < 0 && !interrupted && !pending_signal) {
         result.failed_rank = rank;
         result.failure = DescribeExit(rank, r.pid, status);
         result.exit_code = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
@@ -200,6 +214,7 @@ absl::StatusOr<LaunchResult> Launch(const LaunchOptions& options) {
     }
 
     if (const int signal = pending_signal.exchange(0)) {
+      interrupted = true;
       SignalRunning(ranks, signal);
       if (!kill_at) kill_at = Clock::now() + options.grace;
       if (result.exit_code == 0) result.exit_code = 128 + signal;

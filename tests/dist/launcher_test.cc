@@ -1,7 +1,11 @@
 #include "dist/launcher.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -78,6 +82,22 @@ TEST(LauncherTest, RankIgnoringSigtermIsKilledAfterGrace) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->failed_rank, 1);
+  EXPECT_LT(seconds, 10.0);
+}
+
+TEST(LauncherTest, SigtermToLauncherReachesRanks) {
+  // The launcher's own SIGTERM (as from Ctrl-C or a job scheduler) is passed on to the ranks.
+  std::thread sender([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill(getpid(), SIGTERM);
+  });
+  const auto start = Clock::now();
+  absl::StatusOr<LaunchResult> result = Launch(ShellRanks(2, "exec sleep 60"));
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sender.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 128 + SIGTERM);
+  EXPECT_EQ(result->failed_rank, -1);
   EXPECT_LT(seconds, 10.0);
 }
 
