@@ -33,8 +33,8 @@ absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
   config.out_dir = flags.GetOr("out", config.out_dir);
   config.policy_path = flags.GetOr("policy", config.policy_path);
 
-  // RANK/WORLD_SIZE (aha launch, torchrun) or SLURM's variables make this one rank of a
-  // data-parallel run; without them it is the only process and opens no process group.
+  // RANK/WORLD_SIZE (aha launch, torchrun) or SLURM's variables make this process one rank of
+  // a data-parallel run. Without them it is the only process and opens no process group.
   ASSIGN_OR_RETURN(dist::DistEnv env, dist::ParseDistEnv(dist::ProcessEnv()));
   std::shared_ptr<dist::Communicator> communicator;
   if (env.distributed()) {
