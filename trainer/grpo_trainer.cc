@@ -33,11 +33,15 @@ struct TrainingBatch {
   torch::Tensor valid;            // (N, P + C)
   torch::Tensor completion_mask;  // (N, C)
   torch::Tensor truncated;        // (N) bool
+  torch::Tensor advantages;       // (N)
+  torch::Tensor sampled_logprobs; // (N, C) the sampler's, for the sampler/scorer check
   int64_t prompt_length = 0;      // P
 };
 
-TrainingBatch MakeTrainingBatch(const Rollouts& r) {
+TrainingBatch MakeTrainingBatch(const Rollouts& r, const torch::Tensor& advantages) {
   TrainingBatch t;
+  t.advantages = advantages;
+  t.sampled_logprobs = r.sampled_logprobs;
   t.ids = torch::cat({r.prompt_ids, r.completion_ids}, 1);
   t.valid = torch::cat({r.prompt_mask, r.completion_mask}, 1);
   t.completion_mask = r.completion_mask;
@@ -48,15 +52,46 @@ TrainingBatch MakeTrainingBatch(const Rollouts& r) {
   return t;
 }
 
-// Scores rows [start, start + rows) of the batch: log-probs and entropies (rows, C).
+// Returns the batch with its rows in `order` (N), a permutation of [0, N).
+TrainingBatch ReorderRows(const TrainingBatch& batch, const torch::Tensor& order) {
+  TrainingBatch t;
+  t.ids = batch.ids.index_select(0, order);
+  t.valid = batch.valid.index_select(0, order);
+  t.completion_mask = batch.completion_mask.index_select(0, order);
+  t.truncated = batch.truncated.index_select(0, order);
+  t.advantages = batch.advantages.index_select(0, order);
+  t.sampled_logprobs = batch.sampled_logprobs.index_select(0, order);
+  t.prompt_length = batch.prompt_length;
+  return t;
+}
+
+// The rows ordered by completion length, longest first (N). Micro-batches of neighbouring
+// rows then have similar lengths, and ScoreRows cuts each one to its own longest completion
+// instead of the batch's, so little padding goes through the model when lengths vary widely.
+torch::Tensor RowsByLength(const TrainingBatch& batch) {
+  torch::Tensor lengths = batch.completion_mask.sum(1);
+  return std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+}
+
+// Scores rows [start, start + rows) of the batch: log-probs and entropies (rows, C). Only the
+// columns up to the rows' longest completion are run through the model; the rest is padding
+// and scores 0.
 TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start, int64_t rows,
                       double temperature) {
+  const int64_t completion = batch.completion_mask.size(1);
+  const int64_t used =
+      std::max<int64_t>(1, batch.completion_mask.narrow(0, start, rows).sum(1).max().item<int64_t>());
   ScoreRequest request;
-  request.ids = batch.ids.narrow(0, start, rows);
-  request.valid = batch.valid.narrow(0, start, rows);
+  request.ids = batch.ids.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
+  request.valid = batch.valid.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
   request.first_target = batch.prompt_length;
   request.temperature = temperature;
-  return ScoreTokens(model, request);
+  TokenScores scores = ScoreTokens(model, request);
+  if (used < completion) {
+    scores.logprobs = torch::constant_pad_nd(scores.logprobs, {0, completion - used});
+    scores.entropy = torch::constant_pad_nd(scores.entropy, {0, completion - used});
+  }
+  return scores;
 }
 
 // Log-probs (N, C) of the whole batch under `model`, without gradients.
@@ -162,8 +197,7 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
                                            config_.grpo.steps);
   if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
-  // Ranks on different hosts may read different copies of the model folder, so rank 0's
-  // weights are copied to all of them.
+  // Every rank loaded the same files; the broadcast makes the weights identical even so.
   if (comm_) RETURN_IF_ERROR(comm_->BroadcastFromMain(policy_.model->parameters()));
   ASSIGN_OR_RETURN(ReflectionCounter reflection,
                    ReflectionCounter::Create(config_.log.reflection_sets));
@@ -212,7 +246,10 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
 
   // Update: mu passes over the batch, in micro-batches whose gradients accumulate.
   const auto train_start = Clock::now();
-  TrainingBatch tb = MakeTrainingBatch(batch.rollouts);
+  // The update reads the rows longest first; the loss sums over rows, so the order changes
+  // only the rounding.
+  TrainingBatch tb = MakeTrainingBatch(batch.rollouts, advantages.values);
+  tb = ReorderRows(tb, RowsByLength(tb));
   policy_.model->train();
   torch::Tensor old_logprobs, ref_logprobs;
   if (g.updates_per_step > 1) {
@@ -227,6 +264,8 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
                          : ComputeLossNormalizer(tb.completion_mask, tb.truncated, g.loss));
   PolicyLossStats stats;
   double entropy_sum = 0, mask_tokens = 0;
+  // Each of the mu passes ends with an optimizer step, so from the second pass on the policy
+  // differs from the sampling one and the ratio is clipped against the fixed old log-probs.
   for (int64_t update = 0; update < g.updates_per_step; ++update) {
     for (int64_t start = 0; start < n; start += g.micro_batch_rows) {
       const int64_t rows = std::min(g.micro_batch_rows, n - start);
@@ -237,7 +276,7 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
       // With one pass the sampling policy is the current one, so the ratio is exactly 1.
       inputs.old_logprobs = old_logprobs.defined() ? old_logprobs.narrow(0, start, rows)
                                                    : scores.logprobs.detach();
-      inputs.advantages = advantages.values.narrow(0, start, rows);
+      inputs.advantages = tb.advantages.narrow(0, start, rows);
       inputs.mask = mask;
       inputs.truncated = tb.truncated.narrow(0, start, rows);
       if (ref_logprobs.defined()) inputs.ref_logprobs = ref_logprobs.narrow(0, start, rows);
@@ -256,7 +295,7 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
         auto masked_entropy = scores.entropy.detach().masked_select(mask);
         entropy_sum += masked_entropy.sum().item<double>();
         mask_tokens += masked_entropy.numel();
-        auto sampled = batch.rollouts.sampled_logprobs.narrow(0, start, rows);
+        auto sampled = tb.sampled_logprobs.narrow(0, start, rows);
         auto diff = (scores.logprobs.detach() - sampled).abs().masked_select(mask);
         if (diff.numel() > 0) {
           m.sampler_scorer_max_diff = std::max(m.sampler_scorer_max_diff,
@@ -264,24 +303,7 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
         }
       }
     }
-  }
-  // The sum over ranks is the whole batch's gradient, because every rank's loss is divided by
-  // the whole batch's normalizer. Clipping then sees the same global norm on every rank.
-  if (comm_) RETURN_IF_ERROR(comm_->AllReduceGradients(policy_.model->parameters()));
-  m.grad_norm = optimizer_->Step();
-  m.lr = optimizer_->current_lr();
-  if (!std::isfinite(m.grad_norm)) {
-    ++skipped_updates_in_a_row_;
-    std::fprintf(stderr, "warning: step %lld: the gradient norm is not finite; the update was "
-                 "skipped (%lld in a row)\n", static_cast<long long>(m.step),
-                 static_cast<long long>(skipped_updates_in_a_row_));
-    if (skipped_updates_in_a_row_ >= 3) {
-      return absl::InternalError(absl::StrFormat(
-          "step %d: 3 updates in a row had a non-finite gradient norm; stopping. Lower "
-          "optimizer.lr or set optimizer.max_grad_norm", m.step));
-    }
-  } else {
-    skipped_updates_in_a_row_ = 0;
+    RETURN_IF_ERROR(ApplyUpdate(m, /*last_pass=*/update + 1 == g.updates_per_step));
   }
   m.seconds_train = SecondsSince(train_start);
 
@@ -304,6 +326,28 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
     WriteSamples(batch, advantages.values);
   }
   return m;
+}
+
+absl::Status GrpoTrainer::ApplyUpdate(StepMetrics& m, bool last_pass) {
+  // The sum over ranks is the whole batch's gradient, because every rank's loss is divided by
+  // the whole batch's normalizer. Clipping then sees the same global norm on every rank.
+  if (comm_) RETURN_IF_ERROR(comm_->AllReduceGradients(policy_.model->parameters()));
+  m.grad_norm = optimizer_->Step(/*advance_schedule=*/last_pass);
+  m.lr = optimizer_->current_lr();
+  if (!std::isfinite(m.grad_norm)) {
+    ++skipped_updates_in_a_row_;
+    std::fprintf(stderr, "warning: step %lld: the gradient norm is not finite; the update was "
+                 "skipped (%lld in a row)\n", static_cast<long long>(m.step),
+                 static_cast<long long>(skipped_updates_in_a_row_));
+    if (skipped_updates_in_a_row_ >= 3) {
+      return absl::InternalError(absl::StrFormat(
+          "step %d: 3 updates in a row had a non-finite gradient norm; stopping. Lower "
+          "optimizer.lr or set optimizer.max_grad_norm", m.step));
+    }
+  } else {
+    skipped_updates_in_a_row_ = 0;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<GrpoTrainer::StepRollout> GrpoTrainer::SampleStep(StepMetrics& m) {

@@ -79,6 +79,10 @@ class GrpoTrainer {
   // off.
   void AddRolloutMetrics(const RolloutBatch& batch, StepMetrics& m);
   absl::Status LoadCheckpoint(const std::string& dir);
+  // All-reduces the gradients across ranks, clips them and steps the optimizer; stops the
+  // run after 3 non-finite gradient norms in a row. The schedule advances after the last of
+  // the step's passes.
+  absl::Status ApplyUpdate(StepMetrics& m, bool last_pass);
   void WriteSamples(const struct RolloutBatch& batch, const torch::Tensor& advantages);
   void WarnAboutStep(const StepMetrics& metrics);
 

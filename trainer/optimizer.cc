@@ -65,7 +65,7 @@ double Optimizer::LearningRate(int64_t step) const {
   return options_.lr * (options_.min_lr_ratio + (1.0 - options_.min_lr_ratio) * cosine);
 }
 
-double Optimizer::Step() {
+double Optimizer::Step(bool advance_schedule) {
   double norm;
   if (options_.max_grad_norm > 0) {
     norm = torch::nn::utils::clip_grad_norm_(parameters_, options_.max_grad_norm);
@@ -84,7 +84,7 @@ double Optimizer::Step() {
     adam_->step();
   }
   adam_->zero_grad();
-  ++steps_taken_;
+  if (advance_schedule) ++steps_taken_;
   return norm;
 }
 

@@ -43,8 +43,10 @@ class Optimizer {
 
   // Clips the gradient norm, sets this step's learning rate, applies AdamW and zeroes the
   // gradients. Returns the gradient norm before clipping; a non-finite norm skips the update
-  // (the caller reports it) and the gradients are zeroed all the same.
-  double Step();
+  // (the caller reports it) and the gradients are zeroed all the same. With
+  // `advance_schedule` false the next call uses the same learning rate: GRPO's mu passes over
+  // one batch are one step of the schedule.
+  double Step(bool advance_schedule = true);
 
   double current_lr() const { return current_lr_; }
   int64_t steps_taken() const { return steps_taken_; }

@@ -175,6 +175,60 @@ TEST_F(GrpoTrainerTest, LearnsToyPreferenceForSevens) {
   EXPECT_GT(last, 0.8) << "reward went from " << first << " to " << last;
 }
 
+// Micro-batches read the rows longest first and each is cut to its own longest completion;
+// neither may change the update, only its rounding. Adam divides each gradient by its own
+// magnitude, which turns rounding noise in a near-zero gradient into a full step, so adam_eps
+// 1.0 makes the update nearly proportional to the gradient here.
+TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
+  auto train = [&](const std::string& out, int micro_batch_rows) {
+    const std::string path = WriteConfig(out, 2);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("micro_batch_rows: 12"), 20,
+                 "micro_batch_rows: " + std::to_string(micro_batch_rows));
+    text.replace(text.find("lr: 0.01,"), 9, "lr: 0.01, adam_eps: 1.0,");
+    std::ofstream(path) << text;
+    auto config = LoadGrpoRunConfig(path);
+    ASSERT_TRUE(config.ok()) << config.status();
+    auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+    ASSERT_TRUE(trainer.ok()) << trainer.status();
+    ASSERT_TRUE((*trainer)->Run().ok());
+  };
+  train("one_micro_batch", 32);
+  train("micro_batches_of_3", 3);
+  auto a = Weights((dir_ / "one_micro_batch" / "final").string());
+  auto b = Weights((dir_ / "micro_batches_of_3" / "final").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    EXPECT_LE((tensor - b[name]).abs().max().item<double>(), 1e-8) << name;
+  }
+}
+
+// Each of the mu passes steps the optimizer, so the second pass scores with a policy that moved away
+// from the sampling one (the ratio leaves 1), while the schedule counts one step.
+TEST_F(GrpoTrainerTest, EveryPassStepsTheOptimizer) {
+  auto run_step = [&](const std::string& out, int passes) {
+    const std::string path = WriteConfig(out, 1);
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    text.replace(text.find("micro_batch_rows: 12"), 20,
+                 "micro_batch_rows: 12, updates_per_step: " + std::to_string(passes));
+    std::ofstream(path) << text;
+    auto config = LoadGrpoRunConfig(path);
+    EXPECT_TRUE(config.ok()) << config.status();
+    auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    auto metrics = (*trainer)->TrainStep();
+    EXPECT_TRUE(metrics.ok()) << metrics.status();
+    return *metrics;
+  };
+  const StepMetrics one = run_step("one_pass", 1);
+  const StepMetrics two = run_step("two_passes", 2);
+  EXPECT_EQ(one.ratio_mean, 1.0);
+  EXPECT_GT(std::abs(two.ratio_mean - 1.0), 1e-4);
+  EXPECT_EQ(one.lr, two.lr);
+}
+
 TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) { CheckResumeMatchesStraightRun(false); }
 
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
