@@ -167,7 +167,15 @@ struct Communicator::Impl {
   absl::Status Run(int rank, const char* what,
                    const std::function<c10::intrusive_ptr<c10d::Work>()>& start);
   std::string DescribePeers(int rank, int world_size, int64_t index);
+  // The integer stored under `key`, or 0 when the key is absent.
+  int64_t ReadCounter(const std::string& key);
 };
+
+int64_t Communicator::Impl::ReadCounter(const std::string& key) {
+  int64_t value = 0;
+  if (store->check({key})) absl::SimpleAtoi(ToString(store->get(key)), &value);
+  return value;
+}
 
 absl::Status Communicator::Impl::Run(
     int rank, const char* what, const std::function<c10::intrusive_ptr<c10d::Work>()>& start) {
@@ -176,32 +184,34 @@ absl::Status Communicator::Impl::Run(
   try {
     store->set(absl::StrCat("progress/", rank), ToBytes(std::to_string(index)));
     start()->wait();
+    store->set(absl::StrCat("done/", rank), ToBytes(std::to_string(index)));
     return absl::OkStatus();
   } catch (const std::exception& e) {
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
     const std::string error = ErrorText(e);
+    // Gloo reports its timeouts as "Timed out waiting ...".
+    const bool timed_out = absl::StrContains(error, "imed out");
     const std::string message = absl::StrCat(
-        "rank ", rank, ": collective #", index, " (", what, ") failed after ",
-        absl::StrFormat("%.1f", seconds), " s: ", error.substr(0, error.find('\n')), ". ",
+        "rank ", rank, ": collective #", index, " (", what, ") ",
+        timed_out ? "timed out" : "failed", " after ", absl::StrFormat("%.1f", seconds),
+        " s: ", error.substr(0, error.find('\n')), ". ",
         DescribePeers(rank, group->getSize(), index));
-    if (absl::StrContains(error, "imed out")) return absl::DeadlineExceededError(message);
+    if (timed_out) return absl::DeadlineExceededError(message);
     return absl::UnavailableError(message);
   }
 }
 
-// Names the peers that exited or never reached collective `index`, from the keys each rank
-// writes to the store: "pid/R" (host and pid, at start) and "progress/R" (its latest collective).
+// Names the peers that exited, never reached collective `index` or did not finish it, from the
+// keys each rank writes to the store: "pid/R" (host and pid, at start), "progress/R" (the latest
+// collective it started) and "done/R" (the latest it finished).
 std::string Communicator::Impl::DescribePeers(int rank, int world_size, int64_t index) {
   std::vector<std::string> findings;
   try {
     store->setTimeout(std::chrono::seconds(5));
     for (int peer = 0; peer < world_size; ++peer) {
       if (peer == rank) continue;
-      int64_t progress = 0;
-      const std::string progress_key = absl::StrCat("progress/", peer);
-      if (store->check({progress_key})) {
-        absl::SimpleAtoi(ToString(store->get(progress_key)), &progress);
-      }
+      const int64_t progress = ReadCounter(absl::StrCat("progress/", peer));
+      const int64_t done = ReadCounter(absl::StrCat("done/", peer));
       std::vector<std::string> identity = absl::StrSplit(
           ToString(store->get(absl::StrCat("pid/", peer))), ' ');
       int64_t pid = 0;
@@ -212,6 +222,11 @@ std::string Communicator::Impl::DescribePeers(int rank, int world_size, int64_t 
         findings.push_back(absl::StrCat("rank ", peer, " has not reached this collective (its "
                                         "latest is #", progress, "): it hangs or is slower "
                                         "than the timeout"));
+      } else if (progress == index && done < index) {
+        // NOTE: with more than 2 ranks, a healthy rank that waits in this collective for a
+        // stuck third rank is listed here too.
+        findings.push_back(absl::StrCat("rank ", peer, " started this collective but has not "
+                                        "finished it: it may be stopped or hang inside it"));
       }
     }
   } catch (const std::exception& e) {

@@ -324,6 +324,41 @@ TEST_F(DataParallelTrainerTest, KilledRankEndsTheLaunch) {
       << output;
 }
 
+TEST_F(DataParallelTrainerTest, StoppedRankTimesOutWithItsName) {
+  const std::string config = WriteConfig("");
+  const fs::path log = dir_ / "launch.log";
+  const pid_t launcher =
+      StartLauncher({"--nproc", "2", "--grace_seconds", "1", "--", "train", config, "--steps",
+                     "1000", "--set", "run.dist_timeout_seconds=3"},
+                    log.string());
+  const fs::path metrics = dir_ / "out" / "metrics.jsonl";
+  for (int i = 0; i < 1200 && CountLines(metrics) < 1; ++i) {
+    if (WaitWithTimeout(launcher, 0.05) >= 0) FAIL() << "the launch ended early:\n" << ReadText(log);
+  }
+  ASSERT_GE(CountLines(metrics), 1) << ReadText(log);
+  const pid_t rank1 = FindRank(launcher, 1);
+  ASSERT_GT(rank1, 0) << ReadText(log);
+  // A stopped rank neither exits nor answers: only rank 0's collective timeout can end the run.
+  const auto stopped = std::chrono::steady_clock::now();
+  kill(rank1, SIGSTOP);
+
+  const int code = WaitWithTimeout(launcher, 60);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped).count();
+  if (code < 0) {
+    kill(rank1, SIGKILL);
+    kill(launcher, SIGKILL);
+  }
+  const std::string output = ReadText(log);
+  std::printf("the launch ended %.2f s after rank 1 was stopped\n", seconds);
+  EXPECT_EQ(code, 1) << output;
+  EXPECT_LT(seconds, 30.0) << output;
+  EXPECT_NE(output.find(") timed out after"), std::string::npos) << output;
+  const bool named = output.find("rank 1 has not reached this collective") != std::string::npos ||
+                     output.find("rank 1 started this collective") != std::string::npos;
+  EXPECT_TRUE(named) << output;
+}
+
 TEST_F(DataParallelTrainerTest, LaunchResumeMatchesOneProcess) {
   const std::string config = WriteConfig("");
   const std::string resumed = (dir_ / "resumed").string();
