@@ -212,6 +212,10 @@ TEST_F(DataParallelTrainerTest, TokenLossAndBatchStdMatchOneProcess) {
   ExpectTwoRanksMatchOneProcess(", loss_aggregation: token, advantage: batch_std");
 }
 
+TEST_F(DataParallelTrainerTest, TwoPassesPerStepMatchOneProcess) {
+  ExpectTwoRanksMatchOneProcess(", updates_per_step: 2, loss_aggregation: dr_grpo");
+}
+
 #ifdef AHA_BINARY
 // Starts `aha launch` with its output in `log`; returns the launcher's pid.
 pid_t StartLauncher(const std::vector<std::string>& args, const std::string& log) {
