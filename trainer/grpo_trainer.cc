@@ -79,8 +79,9 @@ torch::Tensor RowsByLength(const TrainingBatch& batch) {
 TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start, int64_t rows,
                       double temperature) {
   const int64_t completion = batch.completion_mask.size(1);
-  const int64_t used =
-      std::max<int64_t>(1, batch.completion_mask.narrow(0, start, rows).sum(1).max().item<int64_t>());
+  const int64_t longest =
+      batch.completion_mask.narrow(0, start, rows).sum(1).max().item<int64_t>();
+  const int64_t used = std::max<int64_t>(1, longest);
   ScoreRequest request;
   request.ids = batch.ids.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
   request.valid = batch.valid.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
@@ -330,7 +331,7 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
 
 absl::Status GrpoTrainer::ApplyUpdate(StepMetrics& m, bool last_pass) {
   // The sum over ranks is the whole batch's gradient, because every rank's loss is divided by
-  // the whole batch's normalizer. Clipping then sees the same global norm on every rank.
+  // the whole batch's normalizer. Clipping then computes the same global norm on every rank.
   if (comm_) RETURN_IF_ERROR(comm_->AllReduceGradients(policy_.model->parameters()));
   m.grad_norm = optimizer_->Step(/*advance_schedule=*/last_pass);
   m.lr = optimizer_->current_lr();

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -113,14 +115,24 @@ class GrpoTrainerTest : public ::testing::Test {
 
   // Writes a config that trains on test_flat_or_alternating with dynamic sampling.
   std::string WriteDynamicConfig(const std::string& out, int steps) {
-    std::string path = WriteConfig(out, steps);
+    const std::string path = WriteConfig(out, steps);
+    EditConfig(path, {{"test_sevens", "test_flat_or_alternating"},
+                      {"eps_high: 0.28}",
+                       "eps_high: 0.28, dynamic_sampling: true, max_sampling_rounds: 3}"}});
+    return path;
+  }
+
+  // Replaces the first occurrence of each `from` in the config file at `path` with its `to`.
+  static void EditConfig(const std::string& path,
+                         const std::vector<std::pair<std::string, std::string>>& edits) {
     std::ifstream in(path);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("test_sevens"), 11, "test_flat_or_alternating");
-    text.replace(text.find("eps_high: 0.28}"), 15,
-                 "eps_high: 0.28, dynamic_sampling: true, max_sampling_rounds: 3}");
+    for (const auto& [from, to] : edits) {
+      const size_t at = text.find(from);
+      ASSERT_NE(at, std::string::npos) << from;
+      text.replace(at, from.size(), to);
+    }
     std::ofstream(path) << text;
-    return path;
   }
 
   // Trains 4 steps straight, and 2 steps then 2 more resumed from the checkpoint, and expects
@@ -182,12 +194,9 @@ TEST_F(GrpoTrainerTest, LearnsToyPreferenceForSevens) {
 TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
   auto train = [&](const std::string& out, int micro_batch_rows) {
     const std::string path = WriteConfig(out, 2);
-    std::ifstream in(path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("micro_batch_rows: 12"), 20,
-                 "micro_batch_rows: " + std::to_string(micro_batch_rows));
-    text.replace(text.find("lr: 0.01,"), 9, "lr: 0.01, adam_eps: 1.0,");
-    std::ofstream(path) << text;
+    EditConfig(path,
+               {{"micro_batch_rows: 12", "micro_batch_rows: " + std::to_string(micro_batch_rows)},
+                {"lr: 0.01,", "lr: 0.01, adam_eps: 1.0,"}});
     auto config = LoadGrpoRunConfig(path);
     ASSERT_TRUE(config.ok()) << config.status();
     auto trainer = GrpoTrainer::Create(*config, false, nullptr);
@@ -204,16 +213,13 @@ TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
   }
 }
 
-// Each of the mu passes steps the optimizer, so the second pass scores with a policy that moved away
-// from the sampling one (the ratio leaves 1), while the schedule counts one step.
+// Each of the mu passes steps the optimizer, so the second pass scores with a policy that
+// moved away from the sampling one (the ratio leaves 1), while the schedule counts one step.
 TEST_F(GrpoTrainerTest, EveryPassStepsTheOptimizer) {
   auto run_step = [&](const std::string& out, int passes) {
     const std::string path = WriteConfig(out, 1);
-    std::ifstream in(path);
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    text.replace(text.find("micro_batch_rows: 12"), 20,
-                 "micro_batch_rows: 12, updates_per_step: " + std::to_string(passes));
-    std::ofstream(path) << text;
+    EditConfig(path, {{"micro_batch_rows: 12",
+                       "micro_batch_rows: 12, updates_per_step: " + std::to_string(passes)}});
     auto config = LoadGrpoRunConfig(path);
     EXPECT_TRUE(config.ok()) << config.status();
     auto trainer = GrpoTrainer::Create(*config, false, nullptr);
