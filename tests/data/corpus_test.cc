@@ -232,7 +232,7 @@ std::optional<std::pair<int64_t, std::string>> CheckTry(const std::string& line)
   return std::make_pair(value, line.substr(comma + 2));
 }
 
-TEST(SearchCorpusTest, TriesAreComputedAndStopAtTheFirstHit) {
+TEST(SearchCorpusTest, TriesStopAtFirstHit) {
   CorpusOptions o = SearchCorpus(1000);
   o.persistent_fraction = 0.5;
   absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
@@ -282,8 +282,8 @@ TEST(SearchCorpusTest, GiveUpAndPersistence) {
   for (const CorpusEntry& e : *corpus) {
     if (e.correct) continue;
     ++gave_up;
-    // A persistent trace stops without a hit only when one more try would not fit; the
-    // longest try of two steps with the demo ranges plus its tail is under 60 characters.
+    // A persistent trace stops without a hit only when one more try would not fit. The
+    // longest try of two steps with the demo ranges, plus its tail, is under 60 characters.
     EXPECT_GT(static_cast<int64_t>(e.Text().size()) + 60, o.max_length) << e.completion;
   }
   EXPECT_LT(gave_up, 300);
