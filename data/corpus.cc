@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <set>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@ namespace {
 // The lines of one trace before assembly. `failed` attempts are optional and are dropped,
 // first ones first, when the entry would exceed max_length.
 struct TracePlan {
+  std::string restatement;  // the problem restated, before the tries
   std::vector<std::string> failed;
   std::string reflection_before;  // a caught slip or a noticed miss, before the final line
   std::string final_line;
@@ -27,6 +29,18 @@ struct TracePlan {
   int broken_variant = 0;
   bool reflective_failed = false;  // a line of `failed` contains a reflection (search style)
 };
+
+// "the numbers are 3, 5 and 7 and the target is 22.\n": the careful traces' first line.
+std::string RestateLine(const CountdownProblem& problem) {
+  return absl::StrCat("the numbers are ", ListText(problem.nums), " and the target is ",
+                      problem.target, ".\n");
+}
+
+// A miss noticed after a pause: "3 + 5 = 8. 8 * 7 = 56.\nwait, 56 is not 22, try again.\n".
+std::string NoticedMissLine(const Chain& chain, int64_t target) {
+  return absl::StrCat(StepsText(chain.steps), ".\nwait, ", chain.value.ToString(), " is not ",
+                      target, ", try again.\n");
+}
 
 std::string FailedLine(const Chain& chain, int64_t target) {
   return absl::StrCat(StepsText(chain.steps), ", not ", target, ".\n");
@@ -80,9 +94,7 @@ TracePlan PlanTrace(const CorpusOptions& options, const CountdownProblem& proble
           absl::StrCat(SlipLine(*other, target), "wait, check: ", StepText(other->steps.back()),
                        ", not ", target, ". a mistake.\n");
     } else if (other) {
-      plan.reflection_before =
-          absl::StrCat(StepsText(other->steps), ".\nwait, ", other->value.ToString(),
-                       " is not ", target, ", try again.\n");
+      plan.reflection_before = NoticedMissLine(*other, target);
     }
   }
   return plan;
@@ -102,8 +114,7 @@ std::string MissLine(const CorpusOptions& options, const Chain& chain, int64_t t
     return absl::StrCat(SlipLine(chain, target), "wait, check: ", StepText(chain.steps.back()),
                         ", not ", target, ". a mistake.\n");
   }
-  return absl::StrCat(StepsText(chain.steps), ".\nwait, ", chain.value.ToString(), " is not ",
-                      target, ", try again.\n");
+  return NoticedMissLine(chain, target);
 }
 
 std::string Closing(const TracePlan& plan);
@@ -119,8 +130,12 @@ absl::StatusOr<TracePlan> PlanSearchTrace(const CorpusOptions& options,
   TracePlan plan;
   plan.broken_format = rng.Bernoulli(options.broken_format_fraction);
   plan.broken_variant = static_cast<int>(rng.UniformInt(0, 2));
-  // The fixed characters around the tries: the think opening, the closing and the marker.
-  const size_t fixed = prompt.size() + ThinkOpening(prompt).size() + options.end_marker.size();
+  const bool careful = persistent && options.careful_persistence;
+  if (careful) plan.restatement = RestateLine(problem);
+  // The fixed characters around the tries: the think opening, the restatement, the closing
+  // and the marker.
+  const size_t fixed = prompt.size() + ThinkOpening(prompt).size() + plan.restatement.size() +
+                       options.end_marker.size();
   std::vector<Chain> missed;  // the chains behind plan.failed, for turning one into a give-up
   std::vector<bool> missed_reflective;
   size_t failed_length = 0;
@@ -130,9 +145,17 @@ absl::StatusOr<TracePlan> PlanSearchTrace(const CorpusOptions& options,
     const size_t length = fixed + failed_length + final_line.size() + Closing(probe).size();
     return static_cast<int64_t>(length) <= options.max_length;
   };
+  std::set<std::string> tried;  // careful traces: the tries written so far
   for (;;) {
     std::optional<Chain> chain = RandomChain(problem.nums, rng);
     if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
+    // A careful trace draws again until the try is new. A problem that runs out of new tries
+    // (a dozen or so, for [1, 1, 1]) repeats one after 200 draws.
+    for (int redraw = 0; careful && tried.count(StepsText(chain->steps)) > 0 && redraw < 200;
+         ++redraw) {
+      chain = RandomChain(problem.nums, rng);
+    }
+    if (careful) tried.insert(StepsText(chain->steps));
     const bool hit = chain->value == Rational::Integer(target);
     const bool give_up = !hit && !persistent && rng.Bernoulli(options.give_up_probability);
     const std::string final_line =
@@ -217,7 +240,7 @@ absl::StatusOr<CorpusEntry> Assemble(const CorpusOptions& options, TracePlan pla
   const std::string opening = ThinkOpening(entry.prompt);
   for (;;) {
     std::string completion =
-        absl::StrCat(opening, absl::StrJoin(plan.failed, ""), plan.reflection_before,
+        absl::StrCat(opening, plan.restatement, absl::StrJoin(plan.failed, ""), plan.reflection_before,
                      plan.final_line, plan.reflection_after, Closing(plan), options.end_marker);
     const size_t length = entry.prompt.size() + completion.size();
     if (static_cast<int64_t>(length) <= options.max_length) {
@@ -376,24 +399,41 @@ absl::StatusOr<std::vector<SftExample>> GenerateColdStart(const CorpusOptions& o
     example.id = solved.example.id;
     example.prompt = solved.prompt;
 
+    // The misses before the final try, oldest first, and the try that reaches the target.
     std::vector<std::string> tries;
-    const int64_t failed_count = rng.UniformInt(0, options.max_failed_attempts);
-    for (int64_t k = 0; k < failed_count; ++k) {
-      std::optional<Chain> chain = RandomWrongChain(problem.nums, problem.target, rng);
-      if (chain) tries.push_back(absl::StrCat("try ", FailedLine(*chain, problem.target)));
+    std::vector<CountdownStep> hit_steps = solved.solution.steps;
+    std::string hit_expression = solved.solution.expression;
+    if (options.style == "search") {
+      // Random tries until one hits. The demo ranges hit about once in 13 tries; a problem
+      // whose random tries keep missing ends with the solver's solution after 64 of them.
+      for (int k = 0; k < 64; ++k) {
+        std::optional<Chain> chain = RandomChain(problem.nums, rng);
+        if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
+        if (chain->value == Rational::Integer(problem.target)) {
+          hit_steps = chain->steps;
+          hit_expression = chain->expression;
+          break;
+        }
+        tries.push_back(NoticedMissLine(*chain, problem.target));
+      }
+    } else {
+      const int64_t failed_count = rng.UniformInt(0, options.max_failed_attempts);
+      for (int64_t k = 0; k < failed_count; ++k) {
+        std::optional<Chain> chain = RandomWrongChain(problem.nums, problem.target, rng);
+        if (chain) tries.push_back(absl::StrCat("try ", FailedLine(*chain, problem.target)));
+      }
     }
     std::vector<std::string> checks;
-    for (const CountdownStep& step : solved.solution.steps) {
+    for (const CountdownStep& step : hit_steps) {
       checks.push_back(absl::StrCat(StepText(step), " right"));
     }
+    const std::string try_word = options.style == "search" ? "" : "try ";
     const std::string careful = absl::StrCat(
-        "try ", StepsText(solved.solution.steps), ", got it.\nverify: ",
-        absl::StrJoin(checks, ". "), ".\nthe answer uses ", ListText(problem.nums),
-        " once each.\n</think>\n<answer> ", solved.solution.expression, " </answer>",
-        options.end_marker);
-    const std::string opening = absl::StrCat(ThinkOpening(example.prompt), "the numbers are ",
-                                             ListText(problem.nums), " and the target is ",
-                                             problem.target, ".\n");
+        try_word, StepsText(hit_steps), ", got it.\nverify: ", absl::StrJoin(checks, ". "),
+        ".\nthe answer uses ", ListText(problem.nums), " once each.\n</think>\n<answer> ",
+        hit_expression, " </answer>", options.end_marker);
+    const std::string opening =
+        absl::StrCat(ThinkOpening(example.prompt), RestateLine(problem));
     for (;;) {
       example.response = absl::StrCat(opening, absl::StrJoin(tries, ""), careful);
       const size_t length = example.prompt.size() + example.response.size();

@@ -41,6 +41,11 @@ struct CorpusOptions {
   std::string style = "guided";
   double persistent_fraction = 0.05;  // search: traces that never give up
   double give_up_probability = 0.8;   // search: chance to stop after each miss otherwise
+  // search: persistent traces are careful. They open by restating the problem ("the numbers
+  // are 3, 5 and 7 and the target is 22."), and only they do, so the choice to persist is the
+  // trace's first token: one decision that RL can learn to make, instead of one after every
+  // miss. They also never repeat a try, which keeps a model from copying its earlier lines.
+  bool careful_persistence = false;
   // The fractions below are drawn independently per entry; correct_fraction and
   // max_failed_attempts apply to the guided style only.
   double correct_fraction = 0.5;         // the answer reaches the target with every number once
@@ -78,7 +83,10 @@ nlohmann::json CorpusEntryToJson(const CorpusEntry& entry);
 
 // Generates `options.size` cold-start SFT examples: the rendered prompt and a careful trace
 // that lists the numbers, tries, verifies the solution step by step and answers correctly,
-// ending with the end marker. The mix fractions are not used.
+// ending with the end marker. The mix fractions are not used. In the guided style the tries are
+// up to max_failed_attempts misses and then the solver's solution. In the search style they
+// are random tries until one hits, each miss followed by "wait, V is not T, try again.", with
+// the oldest misses dropped to fit cold_start_max_length.
 absl::StatusOr<std::vector<SftExample>> GenerateColdStart(const CorpusOptions& options);
 
 }  // namespace aha::data

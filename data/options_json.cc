@@ -117,6 +117,7 @@ absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string
       {"style", StringSetter(&options->style)},
       {"persistent_fraction", DoubleSetter(&options->persistent_fraction)},
       {"give_up_probability", DoubleSetter(&options->give_up_probability)},
+      {"careful_persistence", BoolSetter(&options->careful_persistence)},
       {"seed", IntSetter(&options->seed)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));

@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "data/arithmetic.h"
 #include "data/prompt_template.h"
@@ -289,6 +290,58 @@ TEST(SearchCorpusTest, GiveUpAndPersistence) {
   EXPECT_LT(gave_up, 300);
 }
 
+// "the numbers are 3, 5 and 7 and the target is 22." for the entry's problem.
+std::string Restatement(const nlohmann::json& fields) {
+  std::vector<std::string> nums;
+  for (int64_t n : fields["nums"].get<std::vector<int64_t>>()) nums.push_back(absl::StrCat(n));
+  const std::string last = nums.back();
+  nums.pop_back();
+  return absl::StrCat("the numbers are ", absl::StrJoin(nums, ", "), " and ", last,
+                      " and the target is ", fields["target"].get<int64_t>(), ".");
+}
+
+TEST(SearchCorpusTest, OnlyCarefulTracesRestateAndNeverRepeat) {
+  CorpusOptions o = SearchCorpus(600);
+  o.persistent_fraction = 0.3;
+  o.give_up_probability = 1.0;  // the other traces stop after their first try
+  o.careful_persistence = true;
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  int restated = 0, restated_correct = 0, plain_correct = 0;
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_LE(static_cast<int64_t>(e.Text().size()), o.max_length);
+    std::vector<std::string> lines = ThinkLines(e);
+    ASSERT_FALSE(lines.empty());
+    if (lines[0] != Restatement(e.example.fields)) {
+      EXPECT_EQ(lines.size(), 1u) << e.completion;
+      EXPECT_EQ(e.completion.find("the numbers are"), std::string::npos) << e.completion;
+      plain_correct += e.correct;
+      continue;
+    }
+    ++restated;
+    restated_correct += e.correct;
+    lines.erase(lines.begin());
+    ASSERT_FALSE(lines.empty()) << e.completion;
+    std::set<std::string> tries;
+    for (const std::string& line : lines) {
+      EXPECT_TRUE(CheckTry(line).has_value()) << line;
+      EXPECT_TRUE(tries.insert(line.substr(0, line.rfind(", "))).second)
+          << "a careful trace repeats a try: " << e.completion;
+    }
+  }
+  EXPECT_GT(restated, 130);
+  EXPECT_LT(restated, 230);
+  // Searching on is what makes the restated traces succeed more often.
+  EXPECT_GT(restated_correct * 1.0 / restated, 2.0 * plain_correct / (600 - restated));
+
+  o.careful_persistence = false;
+  corpus = GenerateCorpus(o);
+  ASSERT_TRUE(corpus.ok()) << corpus.status();
+  for (const CorpusEntry& e : *corpus) {
+    EXPECT_EQ(e.completion.find("the numbers are"), std::string::npos) << e.completion;
+  }
+}
+
 TEST(SearchCorpusTest, ReflectionsCatchSlipsAndMisses) {
   CorpusOptions o = SearchCorpus(300);
   o.persistent_fraction = 1.0;
@@ -336,6 +389,48 @@ TEST(ColdStartTest, CarefulCorrectTraces) {
     ASSERT_TRUE(answer.has_value());
     EXPECT_TRUE(Solves(*answer, (*corpus)[i].example.fields)) << e.response;
   }
+}
+
+TEST(ColdStartTest, SearchStyleTriesUntilAHitAndVerifies) {
+  CorpusOptions o = SearchCorpus(300);
+  o.cold_start_max_length = 512;
+  absl::StatusOr<std::vector<SftExample>> examples = GenerateColdStart(o);
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  ASSERT_EQ(examples->size(), 300u);
+  absl::StatusOr<std::vector<CorpusEntry>> corpus = GenerateCorpus(o);  // same problems
+  ASSERT_TRUE(corpus.ok());
+  int misses = 0;
+  for (size_t i = 0; i < examples->size(); ++i) {
+    const SftExample& e = (*examples)[i];
+    const nlohmann::json& fields = (*corpus)[i].example.fields;
+    const int64_t target = fields["target"].get<int64_t>();
+    EXPECT_LE(static_cast<int64_t>(e.prompt.size() + e.response.size()), o.cold_start_max_length);
+    const std::string think = e.response.substr(0, e.response.find("</think>"));
+    std::vector<std::string> lines = absl::StrSplit(think, '\n', absl::SkipEmpty());
+    ASSERT_GE(lines.size(), 4u) << e.response;
+    EXPECT_EQ(lines[0], Restatement(fields));
+    // Each miss is a try line and then "wait, V is not T, try again."
+    size_t k = 1;
+    for (; k + 1 < lines.size() && absl::StartsWith(lines[k + 1], "wait, "); k += 2) {
+      ++misses;
+      absl::StatusOr<EvaluatedExpression> value = EvaluateExpression(
+          lines[k].substr(lines[k].rfind(" = ") + 3, lines[k].size() - lines[k].rfind(" = ") - 4));
+      ASSERT_TRUE(value.ok()) << lines[k];
+      EXPECT_EQ(lines[k + 1], absl::StrCat("wait, ", value->value.ToString(), " is not ", target,
+                                           ", try again."));
+    }
+    ASSERT_EQ(lines.size(), k + 3) << e.response;
+    std::optional<std::pair<int64_t, std::string>> hit = CheckTry(lines[k]);
+    ASSERT_TRUE(hit.has_value()) << lines[k];
+    EXPECT_EQ(hit->first, target);
+    EXPECT_EQ(hit->second, "got it.");
+    EXPECT_TRUE(absl::StartsWith(lines[k + 1], "verify: ")) << e.response;
+    std::optional<std::string> answer = AnswerOf(e.response);
+    ASSERT_TRUE(answer.has_value()) << e.response;
+    EXPECT_TRUE(Solves(*answer, fields)) << e.response;
+  }
+  // About 12 misses per hit in the demo ranges, trimmed to fit: most examples search.
+  EXPECT_GT(misses, 600);
 }
 
 }  // namespace
