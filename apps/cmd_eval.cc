@@ -33,6 +33,7 @@ const std::vector<FlagSpec> kFlags = {
     {"greedy", "decode greedily; the same as --temperature 0", /*is_switch=*/true},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set eval.max_new_tokens=64"
             "; repeatable, also without --config", /*is_switch=*/false, /*repeatable=*/true},
+    CheckFlag(),
 };
 
 struct EvalConfig {
@@ -79,6 +80,10 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
   if (!model_dir) return absl::InvalidArgumentError("--model is required; see aha eval --help");
   ASSIGN_OR_RETURN(EvalConfig config, ReadConfig(flags));
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
+  if (flags.Has("check")) {
+    PrintConfigValid("eval", flags.GetOr("config", ""));
+    return absl::OkStatus();
+  }
   if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(*model_dir));
   ASSIGN_OR_RETURN(data::PromptTemplate prompt_template,

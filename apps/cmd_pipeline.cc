@@ -17,6 +17,8 @@ const std::vector<FlagSpec> kFlags = {
                "(required)"},
     {"from", "start at the stage of this name and skip the ones before it, for example after "
              "a failure"},
+    {"check", "validate every stage's config and flags (each command's --check), then exit",
+     /*is_switch=*/true},
 };
 
 // Runs a registered command in-process.
@@ -35,7 +37,7 @@ int RunPipelineCommand(const std::vector<std::string>& args) {
     return 2;
   }
   if (flags->Has("help")) {
-    PrintFlagHelp("pipeline", "--config FILE [--from STAGE]", kFlags);
+    PrintFlagHelp("pipeline", "--config FILE [--from STAGE] [--check]", kFlags);
     return 0;
   }
   std::optional<std::string> config = flags->Get("config");
@@ -51,7 +53,8 @@ int RunPipelineCommand(const std::vector<std::string>& args) {
     return 1;
   }
   absl::Status status =
-      RunPipeline(*stages, flags->GetOr("from", ""), RunRegisteredCommand, stdout);
+      RunPipeline(*stages, flags->GetOr("from", ""), RunRegisteredCommand, stdout,
+                  flags->Has("check"));
   if (!status.ok()) {
     std::fprintf(stderr, "aha pipeline: %s\n", std::string(status.message()).c_str());
     return 1;

@@ -36,6 +36,7 @@ const std::vector<FlagSpec> kFlags = {
     {"skip_eval", "save the model without evaluating it", /*is_switch=*/true},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
             "repeatable", /*is_switch=*/false, /*repeatable=*/true},
+    CheckFlag(),
 };
 
 // Everything the config file sets, read and checked before any work starts.
@@ -99,6 +100,10 @@ absl::StatusOr<Policy> StartingPolicy(const PretrainConfig& config) {
 
 absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(PretrainConfig config, ReadConfig(config_path, flags));
+  if (flags.Has("check")) {
+    PrintConfigValid("pretrain", config_path);
+    return absl::OkStatus();
+  }
   if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
   ASSIGN_OR_RETURN(Policy policy, StartingPolicy(config));
   int64_t parameters = 0;

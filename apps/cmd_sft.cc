@@ -31,6 +31,7 @@ const std::vector<FlagSpec> kFlags = {
     {"threads", "CPU threads for LibTorch; overrides threads (default: LibTorch's choice)"},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
             "repeatable", /*is_switch=*/false, /*repeatable=*/true},
+    CheckFlag(),
 };
 
 struct SftConfig {
@@ -117,6 +118,10 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
 
 absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(SftConfig config, ReadConfig(config_path, flags));
+  if (flags.Has("check")) {
+    PrintConfigValid("sft", config_path);
+    return absl::OkStatus();
+  }
   if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(config.init_from));
 

@@ -23,6 +23,7 @@ const std::vector<FlagSpec> kFlags = {
     {"policy", "override policy.path (the model folder to start from)"},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set optimizer.lr=1e-6; "
             "repeatable", /*is_switch=*/false, /*repeatable=*/true},
+    CheckFlag(),
 };
 
 absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
@@ -32,6 +33,10 @@ absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
   config.grpo.steps = steps;
   config.out_dir = flags.GetOr("out", config.out_dir);
   config.policy_path = flags.GetOr("policy", config.policy_path);
+  if (flags.Has("check")) {
+    PrintConfigValid("train", config_path);
+    return absl::OkStatus();
+  }
 
   // RANK/WORLD_SIZE (aha launch, torchrun) or SLURM's variables make this process one rank of
   // a data-parallel run. Without them it is the only process and opens no process group.

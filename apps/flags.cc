@@ -102,4 +102,9 @@ void PrintFlagHelp(const std::string& command, const std::string& usage,
   }
 }
 
+void PrintConfigValid(const std::string& command, const std::string& config_path) {
+  std::printf("aha %s: %s is valid\n", command.c_str(),
+              config_path.empty() ? "the command line" : config_path.c_str());
+}
+
 }  // namespace aha::cli

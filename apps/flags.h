@@ -45,6 +45,17 @@ absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
                                        const std::vector<FlagSpec>& specs);
 
 // Prints "usage: aha COMMAND USAGE" and one line per flag to stdout.
+// --check, shared by the commands that read a config: parse and validate the config and the
+// flags, print that they are valid, and exit before loading a model or writing anything.
+inline FlagSpec CheckFlag() {
+  return {"check",
+          "validate the config and flags, then exit without loading a model or writing files",
+          /*is_switch=*/true};
+}
+
+// Prints "aha COMMAND: CONFIG is valid" for --check.
+void PrintConfigValid(const std::string& command, const std::string& config_path);
+
 void PrintFlagHelp(const std::string& command, const std::string& usage,
                    const std::vector<FlagSpec>& specs);
 

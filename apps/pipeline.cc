@@ -164,7 +164,7 @@ absl::StatusOr<std::vector<PipelineStage>> LoadPipeline(const std::string& path)
 }
 
 absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::string& from,
-                         const CommandRunner& run, std::FILE* out) {
+                         const CommandRunner& run, std::FILE* out, bool check_only) {
   size_t first = 0;
   if (!from.empty()) {
     while (first < stages.size() && stages[first].name != from) ++first;
@@ -175,6 +175,22 @@ absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::st
                                                      "the stages are ",
                                                      absl::StrJoin(names, ", ")));
     }
+  }
+  for (size_t i = first; i < stages.size(); ++i) {
+    const PipelineStage& stage = stages[i];
+    std::vector<std::string> args = stage.args;
+    args.push_back("--check");
+    const int code = run(stage.command, args);
+    if (code != 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stage ", i + 1, "/", stages.size(), " '", stage.name, "' (aha ", stage.command, ", ",
+          stage.location, ") has an invalid config or flags (exit code ", code,
+          " from --check); no stage ran"));
+    }
+  }
+  if (check_only) {
+    std::fprintf(out, "pipeline: all %zu stages are valid\n", stages.size() - first);
+    return absl::OkStatus();
   }
   for (size_t i = first; i < stages.size(); ++i) {
     const PipelineStage& stage = stages[i];

@@ -41,9 +41,10 @@ using CommandRunner =
 
 // Runs `stages` in order, from the stage named `from` when it is not empty, printing each one
 // to `out` before it starts. Stops at the first stage with a non-zero exit code, with an error
-// naming that stage.
+// naming that stage. First, every stage to run is run with --check, so an invalid config in a
+// late stage fails before the first stage starts. With `check_only`, it stops after the checks.
 absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::string& from,
-                         const CommandRunner& run, std::FILE* out);
+                         const CommandRunner& run, std::FILE* out, bool check_only = false);
 
 }  // namespace aha::cli
 

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -94,12 +95,16 @@ TEST_F(PipelineTest, StagesBecomeCommandArguments) {
 TEST_F(PipelineTest, RunsStagesInOrder) {
   auto stages = LoadPipeline(WriteTwoStages());
   ASSERT_TRUE(stages.ok()) << stages.status();
-  FakeRunner runner{{0, 0}};
+  FakeRunner runner{{0, 0, 0, 0}};
   std::FILE* out = std::tmpfile();
   absl::Status status = RunPipeline(*stages, "", std::ref(runner), out);
   ASSERT_TRUE(status.ok()) << status;
-  EXPECT_EQ(runner.commands, (std::vector<std::string>{"sft", "train"}));
-  EXPECT_EQ(runner.args[1], (*stages)[1].args);
+  // Every stage is checked first, then run.
+  EXPECT_EQ(runner.commands, (std::vector<std::string>{"sft", "train", "sft", "train"}));
+  std::vector<std::string> checked = (*stages)[1].args;
+  checked.push_back("--check");
+  EXPECT_EQ(runner.args[1], checked);
+  EXPECT_EQ(runner.args[3], (*stages)[1].args);
   std::rewind(out);
   char buffer[4096] = {};
   std::fread(buffer, 1, sizeof(buffer) - 1, out);
@@ -118,24 +123,42 @@ TEST_F(PipelineTest, StopsAtFirstFailedStage) {
                                                     Path("b.yaml") + "}\n"
                                                 "  - {command: eval, flags: {model: m}}\n"));
   ASSERT_TRUE(stages.ok()) << stages.status();
-  FakeRunner runner{{0, 3, 0}};
+  FakeRunner runner{{0, 0, 0, 0, 3, 0}};
   std::FILE* out = std::tmpfile();
   absl::Status status = RunPipeline(*stages, "", std::ref(runner), out);
   std::fclose(out);
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(runner.commands.size(), 2u);
+  EXPECT_EQ(runner.commands.size(), 5u);  // 3 checks, then 2 stages
   EXPECT_NE(status.message().find("stage 2/3 'rl' (aha train"), std::string::npos) << status;
   EXPECT_NE(status.message().find("exit code 3"), std::string::npos) << status;
   EXPECT_NE(status.message().find("--from rl"), std::string::npos) << status;
 }
 
+TEST_F(PipelineTest, InvalidLateStageStopsBeforeFirstRuns) {
+  auto stages = LoadPipeline(WriteTwoStages());
+  ASSERT_TRUE(stages.ok()) << stages.status();
+  FakeRunner runner{{0, 1}};
+  std::FILE* out = std::tmpfile();
+  absl::Status status = RunPipeline(*stages, "", std::ref(runner), out);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(runner.commands.size(), 2u);  // both checks, no stage ran
+  EXPECT_EQ(runner.args[1].back(), "--check");
+  EXPECT_NE(status.message().find("stage 2/2 'rl'"), std::string::npos) << status;
+  EXPECT_NE(status.message().find("no stage ran"), std::string::npos) << status;
+
+  FakeRunner checker{{0, 0}};
+  ASSERT_TRUE(RunPipeline(*stages, "", std::ref(checker), out, /*check_only=*/true).ok());
+  std::fclose(out);
+  EXPECT_EQ(checker.commands.size(), 2u);
+}
+
 TEST_F(PipelineTest, FromSkipsEarlierStages) {
   auto stages = LoadPipeline(WriteTwoStages());
   ASSERT_TRUE(stages.ok()) << stages.status();
-  FakeRunner runner{{0}};
+  FakeRunner runner{{0, 0}};
   std::FILE* out = std::tmpfile();
   ASSERT_TRUE(RunPipeline(*stages, "rl", std::ref(runner), out).ok());
-  EXPECT_EQ(runner.commands, (std::vector<std::string>{"train"}));
+  EXPECT_EQ(runner.commands, (std::vector<std::string>{"train", "train"}));
   absl::Status unknown = RunPipeline(*stages, "rll", std::ref(runner), out);
   std::fclose(out);
   ASSERT_FALSE(unknown.ok());
@@ -296,6 +319,54 @@ TEST_F(PipelineTest, SetFlagReachesEveryCommand) {
                    log, output),
             0);
   EXPECT_NE(output.find("missing_model"), std::string::npos) << output;
+}
+
+// Every YAML file in configs/ passes its command's --check, run from the repository root as
+// the README runs them. A new config must be added to the table.
+TEST_F(PipelineTest, CommittedConfigsAreValid) {
+#if !defined(AHA_BINARY) || !defined(AHA_SOURCE_DIR)
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  const std::map<std::string, std::string> commands = {
+      {"configs/tiny_model.yaml", "init --config configs/tiny_model.yaml --out " + Path("init")},
+      {"configs/tiny_pretrain.yaml", "pretrain --config configs/tiny_pretrain.yaml --check"},
+      {"configs/tiny_pretrain_continue.yaml",
+       "pretrain --config configs/tiny_pretrain_continue.yaml --check"},
+      {"configs/tiny_pretrain_careful.yaml",
+       "pretrain --config configs/tiny_pretrain_careful.yaml --check"},
+      {"configs/tiny_base_pipeline.yaml",
+       "pipeline --config configs/tiny_base_pipeline.yaml --check"},
+      {"configs/r1_cold_start_sft.yaml", "sft --config configs/r1_cold_start_sft.yaml --check"},
+      {"configs/r1_countdown_pipeline.yaml",
+       "pipeline --config configs/r1_countdown_pipeline.yaml --check"},
+      {"configs/r1_zero_countdown.yaml", "train configs/r1_zero_countdown.yaml --check"},
+      {"configs/gsm8k_qwen.yaml", "train configs/gsm8k_qwen.yaml --check"},
+      {"configs/aha/base_reflection_eval.yaml",
+       "eval --model models/countdown-tiny-base --config configs/aha/base_reflection_eval.yaml "
+       "--check"},
+      {"configs/aha/length_dr_grpo.yaml", "train configs/aha/length_dr_grpo.yaml --check"},
+      {"configs/aha/length_grpo.yaml", "train configs/aha/length_grpo.yaml --check"},
+      {"configs/aha/r1_zero_countdown.yaml", "train configs/aha/r1_zero_countdown.yaml --check"},
+      {"configs/aha/r1_zero_countdown_cold_start.yaml",
+       "train configs/aha/r1_zero_countdown_cold_start.yaml --check"},
+  };
+  const std::filesystem::path root = AHA_SOURCE_DIR;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root / "configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    const std::string relative = std::filesystem::relative(entry.path(), root).string();
+    EXPECT_EQ(commands.count(relative), 1u) << relative << " is not in this test's table";
+  }
+  const std::string log = Path("check.log");
+  for (const auto& [config, args] : commands) {
+    const std::string command = "cd '" + root.string() + "' && " + AHA_BINARY + " " + args +
+                                " > " + log + " 2>&1";
+    const int code = std::system(command.c_str());
+    std::ifstream file(log);
+    std::stringstream output;
+    output << file.rdbuf();
+    EXPECT_EQ(code, 0) << config << ":\n" << output.str();
+  }
+#endif
 }
 
 }  // namespace
