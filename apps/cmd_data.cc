@@ -9,6 +9,7 @@
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/yaml_json.h"
+#include "base/yaml_map.h"
 #include "base/status_macros.h"
 #include "data/corpus.h"
 #include "data/countdown.h"
@@ -40,20 +41,27 @@ const std::vector<FlagSpec>& DataFlags() {
   return flags;
 }
 
-// Returns data.<name> from the config file, or an empty object when there is no file or no
-// such section.
+// Returns data.<name> from the config file, or an empty object (the defaults) when there is no
+// file. A pretraining config keeps its corpus at the top level, so `corpus` is also read from
+// there. A file with neither is an error, not a silent fallback to the defaults.
 absl::StatusOr<nlohmann::json> ConfigSection(const ParsedFlags& flags, const std::string& name) {
   std::optional<std::string> path = flags.Get("config");
   if (!path) return nlohmann::json::object();
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(*path);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(*path, ": invalid YAML: ", e.what()));
-  }
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlFile(*path));
   if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(*path, ": expected a mapping"));
-  const YAML::Node section = root["data"] ? root["data"][name] : YAML::Node();
-  if (!section) return nlohmann::json::object();
+  // Lookups through a const node, which do not insert the keys they look for.
+  const YAML::Node& file = root;
+  YAML::Node section(YAML::NodeType::Undefined);
+  if (file["data"] && file["data"][name]) {
+    section = file["data"][name];
+  } else if (name == "corpus" && file["corpus"]) {
+    section = file["corpus"];
+  }
+  if (!section.IsDefined() || section.IsNull()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        *path, " has no data.", name, name == "corpus" ? " or corpus" : "",
+        " section; check its spelling, or leave out --config to use the defaults"));
+  }
   return YamlToJson(section);
 }
 

@@ -101,6 +101,12 @@ absl::StatusOr<Policy> StartingPolicy(const PretrainConfig& config) {
 absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(PretrainConfig config, ReadConfig(config_path, flags));
   if (flags.Has("check")) {
+    // The corpus is generated too: whether its entries fit max_length shows only then.
+    ASSIGN_OR_RETURN(std::vector<data::CorpusEntry> corpus, data::GenerateCorpus(config.corpus));
+    if (corpus.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(config_path, ": corpus.size is 0, so there is nothing to train on"));
+    }
     PrintConfigValid("pretrain", config_path);
     return absl::OkStatus();
   }

@@ -9,6 +9,7 @@
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/status_macros.h"
+#include "base/yaml_map.h"
 #include "nlohmann/json.hpp"
 #include "rewards/reward_set.h"
 #include "yaml-cpp/yaml.h"
@@ -98,12 +99,7 @@ absl::Status RunReward(const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(int64_t batch_size, flags.GetInt("batch_size", 64));
   if (batch_size <= 0) return absl::InvalidArgumentError("--batch_size must be positive");
 
-  YAML::Node config;
-  try {
-    config = YAML::LoadFile(*config_path);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(*config_path, ": ", e.what()));
-  }
+  ASSIGN_OR_RETURN(YAML::Node config, LoadYamlFile(*config_path));
   if (!config.IsMap()) {
     return absl::InvalidArgumentError(absl::StrCat(*config_path, ": expected a YAML mapping"));
   }

@@ -34,6 +34,7 @@ absl::Status Train(const std::string& config_path, const ParsedFlags& flags) {
   config.out_dir = flags.GetOr("out", config.out_dir);
   config.policy_path = flags.GetOr("policy", config.policy_path);
   if (flags.Has("check")) {
+    RETURN_IF_ERROR(BuildGrpoRunInputs(config).status());
     PrintConfigValid("train", config_path);
     return absl::OkStatus();
   }

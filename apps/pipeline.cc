@@ -87,6 +87,12 @@ absl::Status AppendFlags(YamlMap& stage, const std::string& path,
           stage.file(), LineOf(entry.first), ": ", path, ".flags.", name,
           " is not allowed here; use the stage's config: and set: keys"));
     }
+    if (name == "check") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          stage.file(), LineOf(entry.first), ": ", path,
+          ".flags.check is not allowed here: the stage would only be checked and never run; "
+          "use aha pipeline --check"));
+    }
     const std::string value = entry.second.Scalar();
     if (value == "true") {
       args.push_back(absl::StrCat("--", name));
@@ -156,7 +162,7 @@ absl::StatusOr<std::vector<PipelineStage>> LoadPipeline(const std::string& path)
     if (!names.insert(stage.name).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           stage.location, ": stages[", i, "] is named '", stage.name,
-          "' like an earlier stage; give each stage its own name:"));
+          "' like an earlier stage; give each stage its own name"));
     }
     result.push_back(std::move(stage));
   }
@@ -189,7 +195,8 @@ absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::st
     }
   }
   if (check_only) {
-    std::fprintf(out, "pipeline: all %zu stages are valid\n", stages.size() - first);
+    std::fprintf(out, "pipeline: %zu of %zu stages checked, all valid\n", stages.size() - first,
+                 stages.size());
     return absl::OkStatus();
   }
   for (size_t i = first; i < stages.size(); ++i) {

@@ -1,6 +1,7 @@
 #include "base/yaml_map.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -162,6 +163,12 @@ absl::Status ApplyYamlOverrides(YAML::Node& root, const std::vector<std::string>
 }
 
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
+  // On Linux an ifstream opens a directory without an error and throws only when read.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config file ", path, " is a directory; give the path of a YAML file"));
+  }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open config file ", path));
   try {
@@ -170,6 +177,9 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
                                                    e.mark.column + 1, ": invalid YAML: ",
                                                    e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot read config file ", path, ": ", e.what()));
   }
 }
 

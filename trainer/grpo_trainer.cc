@@ -122,6 +122,36 @@ GrpoTrainer::GrpoTrainer(GrpoRunConfig config, Progress* progress,
 
 bool GrpoTrainer::IsMainRank() const { return !comm_ || comm_->is_main(); }
 
+absl::StatusOr<GrpoRunInputs> BuildGrpoRunInputs(const GrpoRunConfig& config) {
+  ASSIGN_OR_RETURN(RewardSet rewards, RewardSet::FromYaml(config.rewards, config.config_path));
+  ASSIGN_OR_RETURN(data::PromptTemplate prompt_template,
+                   data::PromptTemplate::Resolve(config.data.prompt_template));
+  std::vector<data::Example> train, test;
+  if (config.data.kind == "countdown") {
+    ASSIGN_OR_RETURN(data::CountdownSplits splits, data::GenerateCountdown(config.data.countdown));
+    train = std::move(splits.train);
+    test = std::move(splits.test);
+  } else {
+    ASSIGN_OR_RETURN(train, data::LoadJsonlDataset(config.data.train_jsonl));
+    if (config.data.test_jsonl) {
+      ASSIGN_OR_RETURN(test, data::LoadJsonlDataset(*config.data.test_jsonl));
+    }
+  }
+  if (static_cast<int64_t>(test.size()) > config.log.eval_prompts) {
+    test.resize(config.log.eval_prompts);
+  }
+  data::BatchIteratorOptions iterator_options;
+  iterator_options.batch_size = config.grpo.prompts_per_step;
+  iterator_options.seed = config.data.shuffle_seed;
+  iterator_options.drop_last = true;
+  ASSIGN_OR_RETURN(data::BatchIterator iterator,
+                   data::BatchIterator::Create(std::move(train), iterator_options));
+  ASSIGN_OR_RETURN(ReflectionCounter reflection,
+                   ReflectionCounter::Create(config.log.reflection_sets));
+  return GrpoRunInputs{std::move(rewards), std::move(prompt_template), std::move(iterator),
+                       std::move(test), std::move(reflection)};
+}
+
 absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(
     const GrpoRunConfig& config, bool resume, Progress* progress,
     std::shared_ptr<dist::Communicator> communicator) {
@@ -167,42 +197,18 @@ absl::Status GrpoTrainer::Setup(bool resume) {
     reference_ = reference;
   }
 
-  ASSIGN_OR_RETURN(RewardSet rewards, RewardSet::FromYaml(config_.rewards, config_.config_path));
-  rewards_.emplace(std::move(rewards));
-  ASSIGN_OR_RETURN(data::PromptTemplate prompt_template,
-                   data::PromptTemplate::Resolve(config_.data.prompt_template));
-  template_.emplace(std::move(prompt_template));
-
-  std::vector<data::Example> train;
-  if (config_.data.kind == "countdown") {
-    ASSIGN_OR_RETURN(data::CountdownSplits splits, data::GenerateCountdown(config_.data.countdown));
-    train = std::move(splits.train);
-    test_examples_ = std::move(splits.test);
-  } else {
-    ASSIGN_OR_RETURN(train, data::LoadJsonlDataset(config_.data.train_jsonl));
-    if (config_.data.test_jsonl) {
-      ASSIGN_OR_RETURN(test_examples_, data::LoadJsonlDataset(*config_.data.test_jsonl));
-    }
-  }
-  if (static_cast<int64_t>(test_examples_.size()) > config_.log.eval_prompts) {
-    test_examples_.resize(config_.log.eval_prompts);
-  }
-  data::BatchIteratorOptions iterator_options;
-  iterator_options.batch_size = config_.grpo.prompts_per_step;
-  iterator_options.seed = config_.data.shuffle_seed;
-  iterator_options.drop_last = true;
-  ASSIGN_OR_RETURN(data::BatchIterator iterator,
-                   data::BatchIterator::Create(std::move(train), iterator_options));
-  iterator_.emplace(std::move(iterator));
+  ASSIGN_OR_RETURN(GrpoRunInputs inputs, BuildGrpoRunInputs(config_));
+  rewards_.emplace(std::move(inputs.rewards));
+  template_.emplace(std::move(inputs.prompt_template));
+  iterator_.emplace(std::move(inputs.iterator));
+  test_examples_ = std::move(inputs.test_examples);
+  reflection_.emplace(std::move(inputs.reflection));
 
   optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
                                            config_.grpo.steps);
   if (resuming) RETURN_IF_ERROR(LoadCheckpoint(checkpoint_dir));
   // Every rank loaded the same files; the broadcast makes the weights identical even so.
   if (comm_) RETURN_IF_ERROR(comm_->BroadcastFromMain(policy_.model->parameters()));
-  ASSIGN_OR_RETURN(ReflectionCounter reflection,
-                   ReflectionCounter::Create(config_.log.reflection_sets));
-  reflection_.emplace(std::move(reflection));
   if (!IsMainRank()) return absl::OkStatus();
   ASSIGN_OR_RETURN(RunLog log, RunLog::Open(config_.out_dir, resuming));
   log_.emplace(std::move(log));

@@ -32,6 +32,19 @@ namespace dist {
 class Communicator;
 }  // namespace dist
 
+// The parts of a run built from its config alone, before any model is loaded: the rewards
+// (command rewards are started, plugins loaded), the prompt template, the training batches,
+// the test examples (at most log.eval_prompts) and the reflection counter. GrpoTrainer::Create
+// builds them, and `aha train --check` builds them to validate a config.
+struct GrpoRunInputs {
+  RewardSet rewards;
+  data::PromptTemplate prompt_template;
+  data::BatchIterator iterator;
+  std::vector<data::Example> test_examples;
+  ReflectionCounter reflection;
+};
+absl::StatusOr<GrpoRunInputs> BuildGrpoRunInputs(const GrpoRunConfig& config);
+
 class GrpoTrainer {
  public:
   // Loads the policy, the reference (when kl_beta > 0), the data and the rewards. With

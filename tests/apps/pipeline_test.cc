@@ -340,7 +340,11 @@ TEST_F(PipelineTest, CommittedConfigsAreValid) {
       {"configs/r1_countdown_pipeline.yaml",
        "pipeline --config configs/r1_countdown_pipeline.yaml --check"},
       {"configs/r1_zero_countdown.yaml", "train configs/r1_zero_countdown.yaml --check"},
-      {"configs/gsm8k_qwen.yaml", "train configs/gsm8k_qwen.yaml --check"},
+      // The recipe's data files are the user's to download; the shared test data replaces them.
+      {"configs/gsm8k_qwen.yaml",
+       "train configs/gsm8k_qwen.yaml --check"
+       " --set data.train.path=../shared/datasets/gsm8k/train.jsonl"
+       " --set data.test.path=../shared/datasets/gsm8k/test.jsonl"},
       {"configs/aha/base_reflection_eval.yaml",
        "eval --model models/countdown-tiny-base --config configs/aha/base_reflection_eval.yaml "
        "--check"},
@@ -366,6 +370,57 @@ TEST_F(PipelineTest, CommittedConfigsAreValid) {
     output << file.rdbuf();
     EXPECT_EQ(code, 0) << config << ":\n" << output.str();
   }
+#endif
+}
+
+// train --check builds what the run builds from the config alone, rewards included, so a reward
+// typo fails the check and not the run after the earlier pipeline stages.
+TEST_F(PipelineTest, TrainCheckBuildsRewards) {
+#if !defined(AHA_BINARY) || !defined(AHA_SOURCE_DIR)
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  const std::string config = std::string(AHA_SOURCE_DIR) + "/configs/r1_zero_countdown.yaml";
+  const std::string log = Path("train_check.log");
+  std::string output;
+  EXPECT_EQ(RunAha("train " + config + " --check", log, output), 0) << output;
+  EXPECT_NE(RunAha("train " + config + " --check --set 'rewards=[{name: formatt}]'", log, output),
+            0);
+  EXPECT_NE(output.find("formatt"), std::string::npos) << output;
+  EXPECT_NE(RunAha("train " + config + " --check --set data.prompt_template=nosuch", log, output),
+            0);
+  EXPECT_NE(output.find("nosuch"), std::string::npos) << output;
+#endif
+}
+
+TEST_F(PipelineTest, CheckFlagInAStageIsRejected) {
+  Write("a.yaml", "init_from: x\n");
+  auto stages = LoadPipeline(Write("pipe.yaml", "stages:\n  - {command: sft, config: " +
+                                                    Path("a.yaml") + ", flags: {check: true}}\n"));
+  ASSERT_FALSE(stages.ok());
+  EXPECT_NE(stages.status().message().find("flags.check is not allowed"), std::string::npos)
+      << stages.status();
+}
+
+// `aha data corpus` reads a pretraining config's top-level corpus:, and a config without the
+// section it needs is an error, not a silent run with the defaults.
+TEST_F(PipelineTest, DataCommandReadsCorpusSections) {
+#ifndef AHA_BINARY
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  const std::string log = Path("data.log");
+  std::string output;
+  const std::string top = Write("top.yaml", "corpus: {style: search, size: 3}\n");
+  EXPECT_EQ(RunAha("data corpus --config " + top + " --out " + Path("top"), log, output), 0)
+      << output;
+  std::ifstream corpus(Path("top") + "/corpus.jsonl");
+  int lines = 0;
+  for (std::string line; std::getline(corpus, line);) ++lines;
+  EXPECT_EQ(lines, 3);
+  const std::string typo = Write("typo.yaml", "data:\n  corpuss: {size: 3}\n");
+  EXPECT_NE(RunAha("data corpus --config " + typo + " --out " + Path("typo"), log, output), 0);
+  EXPECT_NE(output.find("has no data.corpus or corpus section"), std::string::npos) << output;
+  EXPECT_NE(RunAha("train " + Path("") + " --check", log, output), 0);
+  EXPECT_NE(output.find("is a directory"), std::string::npos) << output;
 #endif
 }
 

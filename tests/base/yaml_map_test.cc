@@ -77,6 +77,14 @@ TEST(YamlMapTest, SyntaxErrorNamesFile) {
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(YamlMapTest, DirectoryIsNotAConfigFile) {
+  auto directory = LoadYamlFile(::testing::TempDir());
+  ASSERT_FALSE(directory.ok());
+  EXPECT_EQ(directory.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(directory.status().message().find("is a directory"), std::string::npos)
+      << directory.status();
+}
+
 TEST(YamlOverrideTest, ReplacesNestedValueWithType) {
   YAML::Node root = YAML::Load("optimizer:\n  lr: 1.0e-5\n  betas: [0.9, 0.99]\n");
   ASSERT_TRUE(ApplyYamlOverrides(root, {"optimizer.lr=3e-4", "optimizer.betas=[0.8, 0.9]"}).ok());
