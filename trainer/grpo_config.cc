@@ -1,5 +1,6 @@
 #include "trainer/grpo_config.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "base/yaml_json.h"
@@ -102,7 +103,15 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   if (g.micro_batch_rows < 1) return s.Error("micro_batch_rows", "must be >= 1");
   if (g.max_sampling_rounds < 1) return s.Error("max_sampling_rounds", "must be >= 1");
   absl::Status loss_status = ValidatePolicyLossOptions(g.loss);
-  if (!loss_status.ok()) return s.Error("eps_low", std::string(loss_status.message()));
+  if (!loss_status.ok()) {
+    // The messages read "grpo.KEY: ..."; report each at its own key and line.
+    const std::string message(loss_status.message());
+    const size_t colon = message.find(": ");
+    if (absl::StartsWith(message, "grpo.") && colon != std::string::npos) {
+      return s.Error(message.substr(5, colon - 5), message.substr(colon + 2));
+    }
+    return s.Error("eps_low", message);
+  }
   return absl::OkStatus();
 }
 

@@ -249,6 +249,17 @@ TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
       << config.status().message();
 }
 
+TEST_F(GrpoTrainerTest, LossRangeErrorNamesItsOwnKey) {
+  const std::string path = WriteConfig("loss_range", 1);
+  for (const char* key : {"kl_beta", "eps_high", "eps_low"}) {
+    auto config = LoadGrpoRunConfig(path, {absl::StrCat("grpo.", key, "=-1")});
+    ASSERT_FALSE(config.ok()) << key;
+    const std::string message(config.status().message());
+    EXPECT_NE(message.find(absl::StrCat("grpo.", key, " must be")), std::string::npos) << message;
+    EXPECT_EQ(message.find(absl::StrCat("grpo.", key, " grpo.")), std::string::npos) << message;
+  }
+}
+
 TEST_F(GrpoTrainerTest, SetOverridesConfigValues) {
   std::string path = WriteConfig("overrides", 3);
   auto config = LoadGrpoRunConfig(path, {"grpo.group_size=4", "optimizer.lr=0.5"});
