@@ -337,6 +337,11 @@ absl::Status ValidateCorpusOptions(const CorpusOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(
         "corpus: style must be \"guided\" or \"search\", got \"", options.style, "\""));
   }
+  if (options.careful_persistence && options.style != "search") {
+    return absl::InvalidArgumentError(
+        "corpus: careful_persistence applies to style \"search\" only; set style: search or "
+        "remove careful_persistence");
+  }
   if (options.size < 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("corpus: size must not be negative, got ", options.size));

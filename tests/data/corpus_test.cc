@@ -367,6 +367,9 @@ TEST(SearchCorpusTest, UnknownStyleIsNamed) {
   absl::Status s = GenerateCorpus(o).status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("style"), std::string::npos) << s;
+  o = SmallCorpus(10);  // the guided style
+  o.careful_persistence = true;
+  EXPECT_NE(GenerateCorpus(o).status().message().find("careful_persistence"), std::string::npos);
   o = SearchCorpus(10);
   o.give_up_probability = -0.1;
   EXPECT_NE(GenerateCorpus(o).status().message().find("give_up_probability"), std::string::npos);
