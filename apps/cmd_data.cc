@@ -95,6 +95,8 @@ absl::Status RunCountdown(const ParsedFlags& flags, const std::string& out) {
     ASSIGN_OR_RETURN(prompt_template, data::PromptTemplate::Resolve(*flags.Get("template")));
   }
   ASSIGN_OR_RETURN(data::CountdownSplits splits, data::GenerateCountdown(options));
+  // Both splits are rendered before the folder is made, so a failure leaves nothing behind.
+  std::vector<std::pair<std::string, std::vector<nlohmann::json>>> files;
   for (const auto& [name, examples] :
        {std::pair{"train", &splits.train}, std::pair{"test", &splits.test}}) {
     std::vector<nlohmann::json> rows;
@@ -106,6 +108,10 @@ absl::Status RunCountdown(const ParsedFlags& flags, const std::string& out) {
       }
       rows.push_back(std::move(row));
     }
+    files.emplace_back(name, std::move(rows));
+  }
+  RETURN_IF_ERROR(PrepareOut(out));
+  for (const auto& [name, rows] : files) {
     const std::string path = absl::StrCat(out, "/", name, ".jsonl");
     RETURN_IF_ERROR(data::WriteJsonl(path, rows));
     std::printf("wrote %zu problems to %s\n", rows.size(), path.c_str());
@@ -121,7 +127,10 @@ absl::Status RunCorpus(const ParsedFlags& flags, const std::string& out) {
   if (flags.Has("template")) section["prompt_template"] = *flags.Get("template");
   data::CorpusOptions options;
   RETURN_IF_ERROR(data::ParseCorpusOptions(section, "data.corpus", &options));
+  // Both files are generated before the folder is made, so a failure leaves nothing behind.
   ASSIGN_OR_RETURN(std::vector<data::CorpusEntry> corpus, data::GenerateCorpus(options));
+  ASSIGN_OR_RETURN(std::vector<data::SftExample> cold_start, data::GenerateColdStart(options));
+  RETURN_IF_ERROR(PrepareOut(out));
 
   std::vector<nlohmann::json> rows;
   int64_t correct = 0, reflection = 0, broken = 0, total_length = 0, max_length = 0;
@@ -143,7 +152,6 @@ absl::Status RunCorpus(const ParsedFlags& flags, const std::string& out) {
       corpus.size(), corpus_path.c_str(), correct / n, reflection / n, broken / n,
       total_length / n, static_cast<long long>(max_length));
 
-  ASSIGN_OR_RETURN(std::vector<data::SftExample> cold_start, data::GenerateColdStart(options));
   std::vector<nlohmann::json> sft_rows;
   for (const data::SftExample& example : cold_start) {
     sft_rows.push_back({{"id", example.id}, {"prompt", example.prompt},
@@ -173,10 +181,8 @@ int RunData(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string out = *flags->Get("out");
-  absl::Status status = PrepareOut(out);
-  if (status.ok()) {
-    status = positional[0] == "countdown" ? RunCountdown(*flags, out) : RunCorpus(*flags, out);
-  }
+  absl::Status status =
+      positional[0] == "countdown" ? RunCountdown(*flags, out) : RunCorpus(*flags, out);
   if (!status.ok()) {
     std::fprintf(stderr, "aha data: %s\n", std::string(status.message()).c_str());
     return 1;

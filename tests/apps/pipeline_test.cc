@@ -419,6 +419,13 @@ TEST_F(PipelineTest, DataCommandReadsCorpusSections) {
   const std::string typo = Write("typo.yaml", "data:\n  corpuss: {size: 3}\n");
   EXPECT_NE(RunAha("data corpus --config " + typo + " --out " + Path("typo"), log, output), 0);
   EXPECT_NE(output.find("has no data.corpus or corpus section"), std::string::npos) << output;
+  EXPECT_FALSE(std::filesystem::exists(Path("typo")));
+  // The cold-start examples cannot fit: the command fails before it writes the corpus.
+  const std::string tight =
+      Write("tight.yaml", "corpus: {style: search, size: 3, cold_start_max_length: 60}\n");
+  EXPECT_NE(RunAha("data corpus --config " + tight + " --out " + Path("tight"), log, output), 0);
+  EXPECT_NE(output.find("cold_start_max_length"), std::string::npos) << output;
+  EXPECT_FALSE(std::filesystem::exists(Path("tight")));
   EXPECT_NE(RunAha("train " + Path("") + " --check", log, output), 0);
   EXPECT_NE(output.find("is a directory"), std::string::npos) << output;
 #endif
