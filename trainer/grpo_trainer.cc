@@ -173,6 +173,14 @@ absl::Status GrpoTrainer::Setup(bool resume) {
                                "rank yet; set it to false or run one process"));
     }
   }
+  // Built before any model is loaded, so a bad reward or data file fails in seconds.
+  ASSIGN_OR_RETURN(GrpoRunInputs inputs, BuildGrpoRunInputs(config_));
+  rewards_.emplace(std::move(inputs.rewards));
+  template_.emplace(std::move(inputs.prompt_template));
+  iterator_.emplace(std::move(inputs.iterator));
+  test_examples_ = std::move(inputs.test_examples);
+  reflection_.emplace(std::move(inputs.reflection));
+
   if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
   torch::manual_seed(config_.seed);
   LoadOptions load;
@@ -196,13 +204,6 @@ absl::Status GrpoTrainer::Setup(bool resume) {
     for (auto& p : reference->parameters()) p.set_requires_grad(false);
     reference_ = reference;
   }
-
-  ASSIGN_OR_RETURN(GrpoRunInputs inputs, BuildGrpoRunInputs(config_));
-  rewards_.emplace(std::move(inputs.rewards));
-  template_.emplace(std::move(inputs.prompt_template));
-  iterator_.emplace(std::move(inputs.iterator));
-  test_examples_ = std::move(inputs.test_examples);
-  reflection_.emplace(std::move(inputs.reflection));
 
   optimizer_ = std::make_unique<Optimizer>(policy_.model->parameters(), config_.optimizer,
                                            config_.grpo.steps);
