@@ -44,9 +44,8 @@ class ParsedFlags {
 absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
                                        const std::vector<FlagSpec>& specs);
 
-// Prints "usage: aha COMMAND USAGE" and one line per flag to stdout.
-// --check, shared by the commands that read a config: parse and validate the config and the
-// flags, print that they are valid, and exit before loading a model or writing anything.
+// Returns the --check flag, shared by the commands that read a config: parse and validate the
+// config and the flags, print that they are valid, and exit before loading a model.
 inline FlagSpec CheckFlag() {
   return {"check",
           "validate the config and flags, then exit without loading a model or writing files",
@@ -56,6 +55,7 @@ inline FlagSpec CheckFlag() {
 // Prints "aha COMMAND: CONFIG is valid" for --check.
 void PrintConfigValid(const std::string& command, const std::string& config_path);
 
+// Prints "usage: aha COMMAND USAGE" and one line per flag to stdout.
 void PrintFlagHelp(const std::string& command, const std::string& usage,
                    const std::vector<FlagSpec>& specs);
 

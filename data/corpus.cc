@@ -149,13 +149,14 @@ absl::StatusOr<TracePlan> PlanSearchTrace(const CorpusOptions& options,
   for (;;) {
     std::optional<Chain> chain = RandomChain(problem.nums, rng);
     if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
-    // A careful trace draws again until the try is new. A problem that runs out of new tries
-    // (a dozen or so, for [1, 1, 1]) repeats one after 200 draws.
-    for (int redraw = 0; careful && tried.count(StepsText(chain->steps)) > 0 && redraw < 200;
-         ++redraw) {
-      chain = RandomChain(problem.nums, rng);
+    // A careful trace draws again until the try is new. A problem with few distinct tries,
+    // such as [1, 1, 1], can run out of new ones, and then repeats one after 200 draws.
+    if (careful) {
+      for (int redraw = 0; redraw < 200 && tried.count(StepsText(chain->steps)) > 0; ++redraw) {
+        chain = RandomChain(problem.nums, rng);
+      }
+      tried.insert(StepsText(chain->steps));
     }
-    if (careful) tried.insert(StepsText(chain->steps));
     const bool hit = chain->value == Rational::Integer(target);
     const bool give_up = !hit && !persistent && rng.Bernoulli(options.give_up_probability);
     const std::string final_line =
@@ -240,8 +241,9 @@ absl::StatusOr<CorpusEntry> Assemble(const CorpusOptions& options, TracePlan pla
   const std::string opening = ThinkOpening(entry.prompt);
   for (;;) {
     std::string completion =
-        absl::StrCat(opening, plan.restatement, absl::StrJoin(plan.failed, ""), plan.reflection_before,
-                     plan.final_line, plan.reflection_after, Closing(plan), options.end_marker);
+        absl::StrCat(opening, plan.restatement, absl::StrJoin(plan.failed, ""),
+                     plan.reflection_before, plan.final_line, plan.reflection_after,
+                     Closing(plan), options.end_marker);
     const size_t length = entry.prompt.size() + completion.size();
     if (static_cast<int64_t>(length) <= options.max_length) {
       entry.completion = std::move(completion);
@@ -413,7 +415,9 @@ absl::StatusOr<std::vector<SftExample>> GenerateColdStart(const CorpusOptions& o
       // whose random tries keep missing ends with the solver's solution after 64 of them.
       for (int k = 0; k < 64; ++k) {
         std::optional<Chain> chain = RandomChain(problem.nums, rng);
-        if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
+        if (!chain) {
+          return absl::InternalError("corpus: a problem has no way to combine its numbers");
+        }
         if (chain->value == Rational::Integer(problem.target)) {
           hit_steps = chain->steps;
           hit_expression = chain->expression;
