@@ -555,13 +555,7 @@ absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
   step_ = state["step"].get<int64_t>();
   RETURN_IF_ERROR(iterator_->Seek({state.value("iterator_epoch", int64_t{0}),
                                    state.value("iterator_offset", int64_t{0})}));
-  try {
-    optimizer_->Load((fs::path(dir) / "optimizer.pt").string());
-  } catch (const c10::Error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(dir, "/optimizer.pt: cannot read the "
-                                                   "optimizer state: ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
+  return optimizer_->Load((fs::path(dir) / "optimizer.pt").string());
 }
 
 absl::Status GrpoTrainer::Run() {

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 
 namespace aha {
@@ -43,11 +44,12 @@ absl::Status ReadOptimizerOptions(YamlMap& section, OptimizerOptions& options) {
 Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptions& options,
                      int64_t total_steps)
     : parameters_(std::move(parameters)), options_(options), total_steps_(total_steps) {
-  torch::optim::AdamWOptions adam_options(options.lr);
-  adam_options.betas({options.beta1, options.beta2});
-  adam_options.eps(options.adam_eps);
-  adam_options.weight_decay(options.weight_decay);
-  adam_ = std::make_unique<torch::optim::AdamW>(parameters_, adam_options);
+  AdamWOptions adam_options;
+  adam_options.beta1 = options.beta1;
+  adam_options.beta2 = options.beta2;
+  adam_options.eps = options.adam_eps;
+  adam_options.weight_decay = options.weight_decay;
+  adam_ = std::make_unique<FusedAdamW>(parameters_, adam_options);
   current_lr_ = LearningRate(0);
 }
 
@@ -66,43 +68,45 @@ double Optimizer::LearningRate(int64_t step) const {
 }
 
 double Optimizer::Step(bool advance_schedule) {
-  double norm;
-  if (options_.max_grad_norm > 0) {
-    norm = torch::nn::utils::clip_grad_norm_(parameters_, options_.max_grad_norm);
-  } else {
-    double sum = 0;
-    for (const auto& p : parameters_) {
-      if (p.grad().defined()) sum += p.grad().pow(2).sum().item<double>();
-    }
-    norm = std::sqrt(sum);
-  }
+  const double norm = adam_->GradNorm();
   current_lr_ = LearningRate(steps_taken_);
   if (std::isfinite(norm)) {
-    for (auto& group : adam_->param_groups()) {
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(current_lr_);
+    // torch::nn::utils::clip_grad_norm_'s factor, applied inside the update instead of as a
+    // pass of its own over the gradients.
+    double grad_scale = 1.0;
+    if (options_.max_grad_norm > 0) {
+      grad_scale = std::min(1.0, options_.max_grad_norm / (norm + 1e-6));
     }
-    adam_->step();
+    adam_->Step(current_lr_, grad_scale);
+  } else {
+    adam_->ZeroGrad();
   }
-  adam_->zero_grad();
   if (advance_schedule) ++steps_taken_;
   return norm;
 }
 
 void Optimizer::Save(const std::string& path) const {
   torch::serialize::OutputArchive archive;
-  adam_->save(archive);
+  adam_->Save(archive);
   archive.write("steps_taken", torch::tensor(steps_taken_));
   archive.save_to(path);
 }
 
-void Optimizer::Load(const std::string& path) {
-  torch::serialize::InputArchive archive;
-  archive.load_from(path);
-  adam_->load(archive);
-  torch::Tensor steps;
-  archive.read("steps_taken", steps);
-  steps_taken_ = steps.item<int64_t>();
+absl::Status Optimizer::Load(const std::string& path) {
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path);
+    absl::Status loaded = adam_->Load(archive);
+    if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.message()));
+    torch::Tensor steps;
+    archive.read("steps_taken", steps);
+    steps_taken_ = steps.item<int64_t>();
+  } catch (const c10::Error& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the optimizer state: ",
+                                                   e.what_without_backtrace()));
+  }
   current_lr_ = LearningRate(steps_taken_);
+  return absl::OkStatus();
 }
 
 }  // namespace aha

@@ -1,5 +1,5 @@
 // AdamW with linear warmup and cosine decay, and gradient-norm clipping; shared by the GRPO,
-// SFT and pretraining loops.
+// SFT and pretraining loops. The update itself is FusedAdamW (trainer/adamw.h).
 #ifndef AHA_TRAINER_OPTIMIZER_H_
 #define AHA_TRAINER_OPTIMIZER_H_
 
@@ -11,10 +11,7 @@
 
 #include "absl/status/status.h"
 #include "base/yaml_map.h"
-
-namespace torch::optim {
-class AdamW;
-}
+#include "trainer/adamw.h"
 
 namespace aha {
 
@@ -51,9 +48,11 @@ class Optimizer {
   double current_lr() const { return current_lr_; }
   int64_t steps_taken() const { return steps_taken_; }
 
-  // Optimizer state for resuming, through torch::serialize.
+  // Optimizer state for resuming, through torch::serialize. Load also reads the
+  // torch::optim::AdamW state that optimizer.pt held before FusedAdamW, and names `path` in
+  // its errors.
   void Save(const std::string& path) const;
-  void Load(const std::string& path);
+  absl::Status Load(const std::string& path);
 
  private:
   double LearningRate(int64_t step) const;
@@ -63,7 +62,7 @@ class Optimizer {
   int64_t total_steps_;
   int64_t steps_taken_ = 0;
   double current_lr_ = 0.0;
-  std::unique_ptr<torch::optim::AdamW> adam_;
+  std::unique_ptr<FusedAdamW> adam_;
 };
 
 }  // namespace aha
