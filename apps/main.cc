@@ -10,6 +10,7 @@
 
 #include "apps/command.h"
 #include "base/blas_check.h"
+#include "base/large_block_cache.h"
 
 namespace aha::cli {
 
@@ -61,6 +62,7 @@ void ReexecWithFastBlas(char** argv) {
 int main(int argc, char** argv) {
   using aha::cli::Commands;
   aha::cli::ReexecWithFastBlas(argv);
+  aha::InstallLargeBlockCache();
   if (argc < 2) {
     aha::cli::PrintUsage(stderr);
     return 2;

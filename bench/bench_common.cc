@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/blas_check.h"
+#include "base/large_block_cache.h"
 #include "base/status_macros.h"
 
 namespace aha::bench {
@@ -96,6 +97,8 @@ const char* DtypeName(torch::ScalarType dtype) {
 }
 
 void PrintSetup(const CommonFlags& common) {
+  // As `aha` does at start-up; AHA_LARGE_BLOCK_CACHE_MB=0 measures without it.
+  InstallLargeBlockCache();
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   const MathLibraryFacts facts = ReadMathLibraryFacts();
   std::printf("threads %d (OMP_NUM_THREADS=%s), dtype %s, OPENBLAS_CORETYPE=%s, "
@@ -106,6 +109,9 @@ void PrintSetup(const CommonFlags& common) {
               DtypeName(common.dtype), coretype != nullptr ? coretype : "unset",
               facts.openblas_core.empty() ? "none" : facts.openblas_core.c_str(),
               common.repeats, common.quick ? ", quick" : "");
+  const char* cache_mb = std::getenv("AHA_LARGE_BLOCK_CACHE_MB");
+  std::printf("large block cache: %s\n",
+              cache_mb != nullptr && std::string(cache_mb) == "0" ? "off" : "on");
   for (const std::string& warning : MathLibraryWarnings(facts)) {
     std::printf("warning: %s\n", warning.c_str());
   }
