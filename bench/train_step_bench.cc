@@ -1,10 +1,13 @@
 // Measures one training step of the policy: ScoreTokens (the chunked log-prob forward),
-// backward and an AdamW step, in tokens/s and GFLOP/s against the measured matmul peak.
+// backward and the optimizer step the trainers take (aha::Optimizer: gradient clipping and
+// FusedAdamW), in tokens/s and GFLOP/s against the measured matmul peak. --torch-adamw times
+// LibTorch's clip_grad_norm_ and torch::optim::AdamW instead, the optimizer aha used before.
 //
 // Shapes: N rows, P prompt tokens, C scored completion tokens, T = P + C.
 #include <chrono>
 #include <cstdio>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "base/status_macros.h"
@@ -12,6 +15,7 @@
 #include "bench/machine_limits.h"
 #include "bench/policy_shapes.h"
 #include "policy/token_scoring.h"
+#include "trainer/optimizer.h"
 
 namespace aha::bench {
 namespace {
@@ -41,7 +45,8 @@ absl::StatusOr<TrainSizes> ReadSizes(const cli::ParsedFlags& flags, const NamedS
 }
 
 void BenchShape(const NamedShape& shape, const TrainSizes& sizes, const CommonFlags& common,
-                const MachineLimits& limits, MarkdownTable& table) {
+                bool torch_adamw, const std::string& profile_path, const MachineLimits& limits,
+                MarkdownTable& table) {
   const ModelConfig& config = shape.config;
   CausalLm model = MakeBenchModel(config, common.dtype, /*seed=*/1);
   model->train();
@@ -50,19 +55,31 @@ void BenchShape(const NamedShape& shape, const TrainSizes& sizes, const CommonFl
   request.ids = torch::randint(config.vocab_size, {sizes.rows, t}, torch::kInt64);  // (N, T)
   request.valid = torch::ones({sizes.rows, t}, torch::kBool);
   request.first_target = sizes.prompt_len;
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-6));
+  OptimizerOptions options;
+  options.lr = 1e-6;
+  options.max_grad_norm = 1.0;
+  Optimizer optimizer(model->parameters(), options, /*total_steps=*/1000);
+  torch::optim::AdamW torch_optimizer(model->parameters(), torch::optim::AdamWOptions(1e-6));
+  auto optimizer_step = [&] {
+    if (!torch_adamw) {
+      optimizer.Step();
+      return;
+    }
+    torch::nn::utils::clip_grad_norm_(model->parameters(), options.max_grad_norm);
+    torch_optimizer.step();
+    torch_optimizer.zero_grad();
+  };
 
-  // Phase times of the last step: forward, backward (with zero_grad), optimizer.
+  // Phase times of the last step: forward, backward, optimizer (with zeroing the gradients).
   double phase_s[3] = {0, 0, 0};
   auto step = [&] {
     const auto start = std::chrono::steady_clock::now();
     TokenScores scores = ScoreTokens(model, request);  // (N, C)
     auto loss = -scores.logprobs.mean();
     const auto forward_end = std::chrono::steady_clock::now();
-    optimizer.zero_grad();
     loss.backward();
     const auto backward_end = std::chrono::steady_clock::now();
-    optimizer.step();
+    optimizer_step();
     const auto end = std::chrono::steady_clock::now();
     phase_s[0] = std::chrono::duration<double>(forward_end - start).count();
     phase_s[1] = std::chrono::duration<double>(backward_end - forward_end).count();
@@ -70,12 +87,22 @@ void BenchShape(const NamedShape& shape, const TrainSizes& sizes, const CommonFl
   };
   step();  // allocates gradients and AdamW state
   const RunTimes times = TimeRuns(common.repeats, step);
+  if (!profile_path.empty()) {
+    // One more step under LibTorch's operator profiler, after the timed ones so that it does
+    // not slow them. scripts/profile_summary.py sums the trace by operator.
+    const std::string path = profile_path + "." + shape.name + ".json";
+    {
+      torch::autograd::profiler::RecordProfile profile(path);
+      step();
+    }
+    std::printf("wrote the operator profile of one step to %s\n", path.c_str());
+  }
 
   const double flops = TrainStepFlops(config, sizes.rows, t, sizes.scored);
   const double gflops = flops / times.min_s / 1e9;
   const double params = static_cast<double>(ParameterCount(model));
   const double simple_gflops = 6.0 * params * sizes.rows * t / times.min_s / 1e9;
-  table.AddRow({shape.name, DtypeName(common.dtype), Fixed(params / 1e6, 1),
+  table.AddRow({shape.name, DtypeName(common.dtype), torch_adamw ? "torch" : "aha", Fixed(params / 1e6, 1),
                 std::to_string(sizes.rows), std::to_string(t), std::to_string(sizes.scored),
                 Fixed(times.min_s, 3) + " / " + Fixed(times.median_s, 3),
                 Fixed(sizes.rows * t / times.min_s, 0), Fixed(gflops, 1),
@@ -89,6 +116,9 @@ absl::Status Run(int argc, char** argv) {
   extra.push_back({"rows", "N rows per step (default per model, see docs/benchmarks.md)"});
   extra.push_back({"prompt-len", "P prompt tokens per row (run through the model, not scored)"});
   extra.push_back({"new-tokens", "C scored completion tokens per row"});
+  extra.push_back({"profile", "also write one step's operator profile to PREFIX.MODEL.json"});
+  extra.push_back({"torch-adamw",
+                   "time LibTorch's clip_grad_norm_ and AdamW instead of aha's Optimizer", true});
   const auto specs = WithCommonFlags(extra);
   ASSIGN_OR_RETURN(cli::ParsedFlags flags,
                    ParseBenchFlags(argc, argv, "train_step_bench",
@@ -104,11 +134,12 @@ absl::Status Run(int argc, char** argv) {
 
   const MachineLimits limits = MeasureAndPrintLimits(common.quick);
 
-  MarkdownTable table({"model", "dtype", "params (M)", "N", "T", "C", "step s (min / med)",
+  MarkdownTable table({"model", "dtype", "optimizer", "params (M)", "N", "T", "C", "step s (min / med)",
                        "tokens/s", "GFLOP/s", "of matmul peak", "6*params*tokens GFLOP/s",
-                       "last step: fwd / bwd / AdamW s"});
+                       "last step: fwd / bwd / optimizer s"});
   for (size_t i = 0; i < shapes.size(); ++i) {
-    BenchShape(shapes[i], sizes[i], common, limits, table);
+    BenchShape(shapes[i], sizes[i], common, flags.Has("torch-adamw"), flags.GetOr("profile", ""),
+               limits, table);
   }
   table.Print();
   return absl::OkStatus();
