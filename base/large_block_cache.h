@@ -14,6 +14,11 @@
 // allocations go straight to LibTorch's default CPU allocator, which this one wraps. Like it,
 // this allocator supports raw_allocate (some of LibTorch's kernels use it for scratch space):
 // a block's context is its data pointer, and a process-wide table maps it to the block.
+//
+// Known limit: blocks cached in one phase (training) stay held through the next (rollout)
+// until reused or evicted, so resident memory can exceed what a phase needs by up to the
+// limit. Linux overcommits memory, so a limit too large for the machine risks an
+// out-of-memory kill rather than a failed allocation. Lower AHA_LARGE_BLOCK_CACHE_MB there.
 #ifndef AHA_BASE_LARGE_BLOCK_CACHE_H_
 #define AHA_BASE_LARGE_BLOCK_CACHE_H_
 
