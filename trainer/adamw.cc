@@ -104,10 +104,12 @@ double ChunkedSquaredSum(const torch::Tensor& t) {
   return std::accumulate(partial.begin(), partial.end(), 0.0);
 }
 
+bool ChunkedSumApplies(const torch::Tensor& grad) {
+  return grad.is_cpu() && grad.is_contiguous() && !grad.is_sparse();
+}
+
+// Only for tensors where ChunkedSumApplies.
 double SquaredSum(const torch::Tensor& grad) {
-  if (!grad.is_cpu() || !grad.is_contiguous() || grad.is_sparse()) {
-    return grad.to(torch::kDouble).pow(2).sum().item<double>();
-  }
   double sum = 0;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "SquaredSum",
                                   [&] { sum = ChunkedSquaredSum<scalar_t>(grad); });
@@ -130,9 +132,19 @@ FusedAdamW::FusedAdamW(std::vector<torch::Tensor> parameters, const AdamWOptions
 double FusedAdamW::GradNorm() const {
   torch::NoGradGuard no_grad;
   double sum = 0;
+  // Other gradients (CUDA, strided) are summed as tensors on their device, then read once,
+  // instead of one device-to-host copy per parameter.
+  torch::Tensor device_sum;
   for (const torch::Tensor& p : parameters_) {
-    if (p.grad().defined()) sum += SquaredSum(p.grad());
+    if (!p.grad().defined()) continue;
+    if (ChunkedSumApplies(p.grad())) {
+      sum += SquaredSum(p.grad());
+      continue;
+    }
+    torch::Tensor squares = p.grad().to(torch::kDouble).pow(2).sum();
+    device_sum = device_sum.defined() ? device_sum + squares.to(device_sum.device()) : squares;
   }
+  if (device_sum.defined()) sum += device_sum.item<double>();
   return std::sqrt(sum);
 }
 

@@ -125,6 +125,18 @@ TEST(FusedAdamWTest, GradNormDoesNotDependOnThreads) {
   EXPECT_NEAR(one, std::sqrt(expected), 1e-12 * std::sqrt(expected));
 }
 
+// A strided gradient is summed as a tensor, not by the chunked loop, and counts the same.
+TEST(FusedAdamWTest, GradNormCountsStridedGradients) {
+  auto parameters = MakeParameters();
+  SetGradients(parameters, 0);
+  double expected = 0;
+  for (const auto& p : parameters) expected += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
+  parameters[0].mutable_grad() = parameters[0].grad().t().contiguous().t();  // same values
+  ASSERT_FALSE(parameters[0].grad().is_contiguous());
+  FusedAdamW adam(parameters, Options());
+  EXPECT_NEAR(adam.GradNorm(), std::sqrt(expected), 1e-12 * std::sqrt(expected));
+}
+
 TEST(FusedAdamWTest, SkipsParametersWithoutGradient) {
   auto ours = MakeParameters(), theirs = MakeParameters();
   FusedAdamW adam(ours, Options());
