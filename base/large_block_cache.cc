@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -73,8 +74,13 @@ c10::DataPtr LargeBlockCache::Allocate(size_t bytes) const {
       memory = backing_->allocate(bytes);
     }
     block = new Block{this, std::move(memory), bytes};
-    std::lock_guard<std::mutex> lock(BlockTableMutex());
-    BlockTable()[block->memory.get()] = block;
+    try {
+      std::lock_guard<std::mutex> lock(BlockTableMutex());
+      BlockTable()[block->memory.get()] = block;
+    } catch (...) {
+      delete block;  // frees the memory: without a table entry nothing could return it
+      throw;
+    }
   }
   void* data = block->memory.get();
   return c10::DataPtr(data, data, &LargeBlockCache::Delete, c10::Device(c10::DeviceType::CPU));
@@ -104,12 +110,25 @@ void LargeBlockCache::Free(Block* block) {
   delete block;
 }
 
+// Runs inside a deleter, which must not throw: when the cache cannot take the block (it is
+// larger than the whole limit, or the bookkeeping fails to allocate), the block is freed.
 void LargeBlockCache::Put(Block* block) const {
+  if (block->bytes > max_cached_bytes_) {
+    Free(block);
+    return;
+  }
   std::vector<Block*> evicted;
+  bool cached = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    free_.emplace(block->bytes, std::make_pair(++clock_, block));
-    stats_.cached_bytes += block->bytes;
+    try {
+      evicted.reserve(free_.size() + 1);  // so that the push_back below cannot throw
+      free_.emplace(block->bytes, std::make_pair(++clock_, block));
+      cached = true;
+    } catch (const std::bad_alloc&) {
+      // Not cached: freed below.
+    }
+    if (cached) stats_.cached_bytes += block->bytes;
     while (stats_.cached_bytes > max_cached_bytes_ && !free_.empty()) {
       auto oldest = std::min_element(free_.begin(), free_.end(), [](const auto& a, const auto& b) {
         return a.second.first < b.second.first;
@@ -119,6 +138,7 @@ void LargeBlockCache::Put(Block* block) const {
       free_.erase(oldest);
     }
   }
+  if (!cached) Free(block);
   for (Block* b : evicted) Free(b);  // outside the lock
 }
 
@@ -154,12 +174,17 @@ void Install() {
     }
   }
   if (max_mb == 0) return;
-  // Never more than a quarter of the machine's memory.
+  // Never more than a quarter of the memory: the machine's, or a container's cgroup limit
+  // when it is lower.
   const long pages = sysconf(_SC_PHYS_PAGES), page_bytes = sysconf(_SC_PAGESIZE);
-  size_t max_bytes = max_mb << 20;
-  if (pages > 0 && page_bytes > 0) {
-    max_bytes = std::min(max_bytes, static_cast<size_t>(pages) * page_bytes / 4);
+  size_t memory = pages > 0 && page_bytes > 0 ? static_cast<size_t>(pages) * page_bytes : 0;
+  std::ifstream cgroup("/sys/fs/cgroup/memory.max");  // cgroup v2; "max" when unlimited
+  unsigned long long cgroup_bytes = 0;
+  if (cgroup >> cgroup_bytes && cgroup_bytes > 0 && (memory == 0 || cgroup_bytes < memory)) {
+    memory = static_cast<size_t>(cgroup_bytes);
   }
+  size_t max_bytes = max_mb << 20;
+  if (memory > 0) max_bytes = std::min(max_bytes, memory / 4);
   // Never destroyed: tensors freed during static destruction still return their blocks.
   static auto* cache = new LargeBlockCache(max_bytes);
   c10::SetCPUAllocator(cache, /*priority=*/1);

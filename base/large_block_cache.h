@@ -8,8 +8,8 @@
 // In bench/train_step_bench's operator profile, zero-filling one fresh 544 MB gradient took
 // 1.08 s, and the step took 7.1 s without this cache and 4.7 s with it (docs/benchmarks.md).
 //
-// A block is reused for a request of its own size or up to 1/8 smaller, so the cache keeps
-// what a step's peak needed, not more. Freed blocks beyond `max_cached_bytes` go back to the system,
+// A block is reused for a request that it exceeds by at most 1/8 of the request (a request
+// down to 8/9 of the block), so the cache keeps what a step's peak needed, not more. Freed blocks beyond `max_cached_bytes` go back to the system,
 // oldest first. A failed allocation empties the cache and tries once more. Smaller
 // allocations go straight to LibTorch's default CPU allocator, which this one wraps. Like it,
 // this allocator supports raw_allocate (some of LibTorch's kernels use it for scratch space):
@@ -41,6 +41,8 @@ class LargeBlockCache : public c10::Allocator {
  public:
   static constexpr size_t kMinBlockBytes = size_t{32} << 20;
 
+  // Every block it hands out must be freed before it is destroyed. The installed one is never
+  // destroyed.
   explicit LargeBlockCache(size_t max_cached_bytes);
   ~LargeBlockCache() override;
 
@@ -77,7 +79,8 @@ class LargeBlockCache : public c10::Allocator {
 
 // Installs a LargeBlockCache as this process's CPU allocator. Later calls do nothing. The
 // cache keeps at most AHA_LARGE_BLOCK_CACHE_MB megabytes (default 4096, and never more than a
-// quarter of the machine's memory), and 0 leaves LibTorch's allocator in place. Tensors
+// quarter of the machine's or the container's memory), and 0 leaves LibTorch's allocator in
+// place. Tensors
 // allocated before the call are freed by their own allocator, so it is safe at any time.
 void InstallLargeBlockCache();
 

@@ -6,6 +6,7 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
+#include <torch/csrc/autograd/variable.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
@@ -172,6 +173,10 @@ void FusedAdamW::Step(double lr, double grad_scale) {
           at::kHalf, at::kBFloat16, param.scalar_type(), "FusedAdamW", [&] {
             FusedUpdate<scalar_t>(param, grad, exp_avg_[i], exp_avg_sq_[i], s);
           });
+      // The loop writes through raw pointers. Bump the version counters as in-place tensor
+      // operations do, so autograd still detects a parameter changed after a forward pass.
+      torch::autograd::impl::bump_version(param);
+      torch::autograd::impl::bump_version(grad);
     } else {
       TensorUpdate(param, grad, exp_avg_[i], exp_avg_sq_[i], s);
     }
@@ -272,8 +277,11 @@ absl::Status FusedAdamW::Adopt(MomentState state) {
   for (size_t i = 0; i < parameters_.size(); ++i) {
     if (!state.exp_avg[i].defined()) continue;
     const torch::Tensor& p = parameters_[i];
-    state.exp_avg[i] = state.exp_avg[i].to(p.options()).contiguous();
-    state.exp_avg_sq[i] = state.exp_avg_sq[i].to(p.options()).contiguous();
+    // A copy, so that two optimizers loaded from one archive do not share moments.
+    state.exp_avg[i] = state.exp_avg[i].to(p.options(), /*non_blocking=*/false, /*copy=*/true)
+                           .contiguous();
+    state.exp_avg_sq[i] =
+        state.exp_avg_sq[i].to(p.options(), /*non_blocking=*/false, /*copy=*/true).contiguous();
   }
   exp_avg_ = std::move(state.exp_avg);
   exp_avg_sq_ = std::move(state.exp_avg_sq);

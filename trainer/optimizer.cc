@@ -96,11 +96,14 @@ absl::Status Optimizer::Load(const std::string& path) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(path);
-    absl::Status loaded = adam_->Load(archive);
-    if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.message()));
+    // Everything that can fail comes before FusedAdamW::Load, which changes its state only
+    // when it succeeds, so a failed load leaves this optimizer as it was.
     torch::Tensor steps;
     archive.read("steps_taken", steps);
-    steps_taken_ = steps.item<int64_t>();
+    const int64_t steps_taken = steps.item<int64_t>();
+    absl::Status loaded = adam_->Load(archive);
+    if (!loaded.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", loaded.message()));
+    steps_taken_ = steps_taken;
   } catch (const c10::Error& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": cannot read the optimizer state: ",
                                                    e.what_without_backtrace()));

@@ -24,7 +24,7 @@ TEST(LargeBlockCacheTest, ReusesFreedBlockOfSameSize) {
   EXPECT_EQ(cache.stats().cached_bytes, 40 * kMiB);
   c10::DataPtr again = cache.allocate(40 * kMiB);
   EXPECT_EQ(again.get(), first);
-  // Up to 1/8 smaller also fits.
+  // A request down to 8/9 of the block also fits: 36 MiB for the 40 MiB block.
   c10::DataPtr other = cache.allocate(40 * kMiB);
   other.clear();
   c10::DataPtr smaller = cache.allocate(36 * kMiB);
@@ -58,6 +58,15 @@ TEST(LargeBlockCacheTest, EvictsOldestBeyondLimit) {
   EXPECT_EQ(reused.get(), c_memory);
   cache.Release();
   EXPECT_EQ(cache.stats().cached_bytes, 0u);
+}
+
+TEST(LargeBlockCacheTest, FreesABlockLargerThanTheLimit) {
+  LargeBlockCache cache(100 * kMiB);
+  c10::DataPtr kept = cache.allocate(40 * kMiB);
+  kept.clear();
+  cache.allocate(120 * kMiB).clear();
+  // The 120 MiB block went back to the system, and the cached 40 MiB one stayed.
+  EXPECT_EQ(cache.stats().cached_bytes, 40 * kMiB);
 }
 
 TEST(LargeBlockCacheTest, InstalledCacheServesTensors) {

@@ -79,5 +79,36 @@ TEST(OptimizerTest, LoadNamesUnreadableFile) {
       << status;
 }
 
+TEST(OptimizerTest, FailedLoadKeepsTheState) {
+  auto parameters = Parameters();
+  Optimizer optimizer(parameters, Options(), /*total_steps=*/10);
+  for (auto& p : parameters) p.mutable_grad() = torch::ones_like(p);
+  optimizer.Step();
+  // An archive with the moments but without "steps_taken".
+  auto other = Parameters();
+  FusedAdamW adam(other, AdamWOptions());
+  for (auto& p : other) p.mutable_grad() = torch::full_like(p, 5.0);
+  adam.Step(0.1, 1.0);
+  torch::serialize::OutputArchive archive;
+  adam.Save(archive);
+  const std::string path = testing::TempDir() + "/without_steps_taken.pt";
+  archive.save_to(path);
+
+  EXPECT_FALSE(optimizer.Load(path).ok());
+  EXPECT_EQ(optimizer.steps_taken(), 1);
+  // The moments are still this optimizer's own: its next step matches a copy's that never
+  // saw the file.
+  auto copy = Parameters();
+  Optimizer copy_optimizer(copy, Options(), /*total_steps=*/10);
+  for (auto& p : copy) p.mutable_grad() = torch::ones_like(p);
+  copy_optimizer.Step();
+  for (auto* set : {&parameters, &copy}) {
+    for (auto& p : *set) p.mutable_grad() = torch::full_like(p, 0.5);
+  }
+  optimizer.Step();
+  copy_optimizer.Step();
+  for (size_t i = 0; i < copy.size(); ++i) EXPECT_TRUE(torch::equal(parameters[i], copy[i]));
+}
+
 }  // namespace
 }  // namespace aha
