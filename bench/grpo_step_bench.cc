@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
@@ -201,6 +202,8 @@ absl::Status Run(int argc, char** argv) {
                      "qwen0.5b)"},
       {"updates", "mu training passes over each rollout (default 1)"},
       {"warmup", "untimed steps before the timed ones (default 1)"},
+      {"profile", "after the timed steps, write one more step's operator profile to this JSON "
+                  "file (scripts/profile_summary.py sums it)"},
       {"save-hf", "model folder to write the random model to and train from (default "
                   "WORK_DIR/model)"},
       {"work-dir", "folder for the prompts, the run config and the run (default "
@@ -239,7 +242,10 @@ absl::Status Run(int argc, char** argv) {
   RETURN_IF_ERROR(SaveModelFolder(model, model_dir));
   RETURN_IF_ERROR(WritePrompts(work_dir + "/prompts.jsonl", sizes));
   const std::string config_path = work_dir + "/grpo_step.yaml";
-  const int64_t steps = sizes.warmup + common.repeats;
+  const std::string profile_path = flags.GetOr("profile", "");
+  // With --profile, one more step after the timed ones runs under the operator profiler.
+  const int64_t timed_steps = sizes.warmup + common.repeats;
+  const int64_t steps = timed_steps + (profile_path.empty() ? 0 : 1);
   RETURN_IF_ERROR(WriteRunConfig(config_path, work_dir, model_dir, sizes, common, steps));
   std::printf("model %s (%s), config %s\n", model.name.c_str(), model_dir.c_str(),
               config_path.c_str());
@@ -250,7 +256,7 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(std::unique_ptr<GrpoTrainer> trainer,
                    GrpoTrainer::Create(config, /*resume=*/false, /*progress=*/nullptr));
   std::vector<StepTimes> timed;
-  for (int64_t step = 0; step < steps; ++step) {
+  for (int64_t step = 0; step < timed_steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(StepMetrics m, trainer->TrainStep());
     StepTimes t;
@@ -267,6 +273,14 @@ absl::Status Run(int argc, char** argv) {
                 static_cast<long long>(step + 1), step < sizes.warmup ? " (warm-up)" : "",
                 t.total, t.generate, t.reward, t.train);
     if (step >= sizes.warmup) timed.push_back(t);
+  }
+
+  if (!profile_path.empty()) {
+    {
+      torch::autograd::profiler::RecordProfile profile(profile_path);
+      RETURN_IF_ERROR(trainer->TrainStep().status());
+    }
+    std::printf("wrote the operator profile of one more step to %s\n", profile_path.c_str());
   }
 
   // Rates from the fastest timed step of each phase.
