@@ -69,7 +69,7 @@ c10::DataPtr LargeBlockCache::Allocate(size_t bytes) const {
     try {
       memory = backing_->allocate(bytes);
     } catch (const c10::Error&) {
-      // Out of memory: what the cache holds may be what is missing.
+      // Out of memory: the cached blocks may be what is missing.
       Release();
       memory = backing_->allocate(bytes);
     }

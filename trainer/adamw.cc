@@ -218,7 +218,7 @@ absl::Status FusedAdamW::Load(torch::serialize::InputArchive& archive) {
 }
 
 // torch::optim::AdamW's archive (torch/optim/serialize.h): "param_groups" lists, for each
-// parameter in order, the key its state was saved under, and "state/<key>" holds "step",
+// parameter in order, the key its state was saved under, and "state/<key>" contains "step",
 // "exp_avg" and "exp_avg_sq". aha used one parameter group.
 absl::Status FusedAdamW::LoadTorchAdamW(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive groups, group, saved;

@@ -62,8 +62,8 @@ TEST(LargeBlockCacheTest, EvictsOldestBeyondLimit) {
 
 TEST(LargeBlockCacheTest, FreesABlockLargerThanTheLimit) {
   LargeBlockCache cache(100 * kMiB);
-  c10::DataPtr kept = cache.allocate(40 * kMiB);
-  kept.clear();
+  c10::DataPtr cached = cache.allocate(40 * kMiB);
+  cached.clear();
   cache.allocate(120 * kMiB).clear();
   // The 120 MiB block went back to the system, and the cached 40 MiB one stayed.
   EXPECT_EQ(cache.stats().cached_bytes, 40 * kMiB);

@@ -115,14 +115,14 @@ TEST(FusedAdamWTest, GradNormDoesNotDependOnThreads) {
   FusedAdamW adam(parameters, Options());
   const int threads = torch::get_num_threads();
   torch::set_num_threads(1);
-  const double one = adam.GradNorm();
+  const double one_thread = adam.GradNorm();
   torch::set_num_threads(2);
-  const double two = adam.GradNorm();
+  const double two_threads = adam.GradNorm();
   torch::set_num_threads(threads);
-  EXPECT_EQ(one, two);
+  EXPECT_EQ(one_thread, two_threads);
   double expected = 0;
   for (const auto& p : parameters) expected += p.grad().to(torch::kDouble).pow(2).sum().item<double>();
-  EXPECT_NEAR(one, std::sqrt(expected), 1e-12 * std::sqrt(expected));
+  EXPECT_NEAR(one_thread, std::sqrt(expected), 1e-12 * std::sqrt(expected));
 }
 
 // A strided gradient is summed as a tensor, not by the chunked loop, and counts the same.

@@ -32,8 +32,8 @@ TEST(OptimizerTest, ReturnsNormBeforeClipping) {
   // Gradient 3 everywhere: norm sqrt(10 * 9) = 9.49, clipped to 1.
   for (auto& p : parameters) p.mutable_grad() = torch::full_like(p, 3.0);
   EXPECT_NEAR(optimizer.Step(), std::sqrt(90.0), 1e-9);
-  // Adam's first step moves each weight by the learning rate (warmup step 1 of 2: 0.05)
-  // whatever the gradient's scale, so the clip shows only in the moments; the update is
+  // Adam's first step moves each weight by the learning rate (warmup step 1 of 2: 0.05),
+  // whatever the gradient's scale. So the clip shows only in the moments, and the update is
   // lr * sign(g) here.
   EXPECT_NEAR(parameters[0][0].item<double>(), 1.0 - 0.05, 1e-6);
   for (const auto& p : parameters) EXPECT_EQ(p.grad().abs().max().item<float>(), 0.0f);
