@@ -46,8 +46,8 @@ class LargeBlockCache : public c10::Allocator {
   explicit LargeBlockCache(size_t max_cached_bytes);
   ~LargeBlockCache() override;
 
-  // LibTorch 1.13 declares allocate const and 2.3 made it non-const. Defining both overrides
-  // whichever the headers declare.
+  // LibTorch 1.13 declares allocate const and newer versions non-const. Defining both
+  // overrides whichever the headers declare.
   c10::DataPtr allocate(size_t bytes) const;
   c10::DataPtr allocate(size_t bytes);
   // Required by the Allocator of newer LibTorch versions, and a plain member in 1.13.

@@ -32,9 +32,14 @@ struct StepScalars {
   double step_size;      // lr / (1 - b1^t)
 };
 
+// Whether the loops below can read `t` through a raw pointer.
+bool IsDenseContiguousCpu(const torch::Tensor& t) {
+  return t.is_cpu() && t.is_contiguous() && !t.is_sparse();
+}
+
 bool FusedLoopApplies(const torch::Tensor& p, const torch::Tensor& g) {
-  return p.is_cpu() && g.is_cpu() && p.is_contiguous() && g.is_contiguous() &&
-         g.scalar_type() == p.scalar_type() && !g.is_sparse();
+  return IsDenseContiguousCpu(p) && IsDenseContiguousCpu(g) &&
+         g.scalar_type() == p.scalar_type();
 }
 
 template <typename scalar_t>
@@ -85,8 +90,8 @@ double ChunkedSquaredSum(const torch::Tensor& t) {
   at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
     for (int64_t c = first; c < last; ++c) {
       const int64_t begin = c * kChunk, end = std::min(n, begin + kChunk);
-      // Eight accumulators break the chain of dependent adds, which would otherwise bound
-      // the loop at one add per four cycles.
+      // Eight accumulators break the chain of dependent adds, where each add would
+      // otherwise wait for the previous one to finish.
       double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       int64_t i = begin;
       for (; i + 8 <= end; i += 8) {
@@ -105,11 +110,7 @@ double ChunkedSquaredSum(const torch::Tensor& t) {
   return std::accumulate(partial.begin(), partial.end(), 0.0);
 }
 
-bool ChunkedSumApplies(const torch::Tensor& grad) {
-  return grad.is_cpu() && grad.is_contiguous() && !grad.is_sparse();
-}
-
-// Only for tensors where ChunkedSumApplies.
+// Only for tensors where IsDenseContiguousCpu.
 double SquaredSum(const torch::Tensor& grad) {
   double sum = 0;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "SquaredSum",
@@ -138,7 +139,7 @@ double FusedAdamW::GradNorm() const {
   torch::Tensor device_sum;
   for (const torch::Tensor& p : parameters_) {
     if (!p.grad().defined()) continue;
-    if (ChunkedSumApplies(p.grad())) {
+    if (IsDenseContiguousCpu(p.grad())) {
       sum += SquaredSum(p.grad());
       continue;
     }
