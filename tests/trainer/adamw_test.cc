@@ -44,6 +44,21 @@ void RunSteps(int first, int last, std::initializer_list<std::vector<torch::Tens
   }
 }
 
+// Writes what `fill` puts in an archive to TempDir()/name.
+void WriteArchive(const std::string& name,
+                  const std::function<void(torch::serialize::OutputArchive&)>& fill) {
+  torch::serialize::OutputArchive archive;
+  fill(archive);
+  archive.save_to(testing::TempDir() + "/" + name);
+}
+
+// Loads TempDir()/name into `adam`.
+absl::Status LoadArchive(FusedAdamW& adam, const std::string& name) {
+  torch::serialize::InputArchive archive;
+  archive.load_from(testing::TempDir() + "/" + name);
+  return adam.Load(archive);
+}
+
 AdamWOptions Options() {
   AdamWOptions options;
   options.beta1 = 0.9;
@@ -203,14 +218,10 @@ TEST(FusedAdamWTest, SaveAndLoadContinueExactly) {
       a.Step(kLr, 1.0);
       before.Step(kLr, 1.0);
     });
-    torch::serialize::OutputArchive archive;
-    before.Save(archive);
-    archive.save_to(testing::TempDir() + "/adamw_state.pt");
+    WriteArchive("adamw_state.pt", [&](auto& archive) { before.Save(archive); });
   }
   FusedAdamW b(resumed, Options());
-  torch::serialize::InputArchive archive;
-  archive.load_from(testing::TempDir() + "/adamw_state.pt");
-  ASSERT_TRUE(b.Load(archive).ok());
+  ASSERT_TRUE(LoadArchive(b, "adamw_state.pt").ok());
   RunSteps(2, 4, {&straight, &resumed}, [&](int) {
     a.Step(kLr, 1.0);
     b.Step(kLr, 1.0);
@@ -228,14 +239,10 @@ TEST(FusedAdamWTest, LoadsTorchAdamWState) {
       earlier.step();
       reference.step();
     });
-    torch::serialize::OutputArchive archive;
-    earlier.save(archive);
-    archive.save_to(testing::TempDir() + "/torch_adamw_state.pt");
+    WriteArchive("torch_adamw_state.pt", [&](auto& archive) { earlier.save(archive); });
   }
   FusedAdamW adam(ours, Options());
-  torch::serialize::InputArchive archive;
-  archive.load_from(testing::TempDir() + "/torch_adamw_state.pt");
-  const absl::Status loaded = adam.Load(archive);
+  const absl::Status loaded = LoadArchive(adam, "torch_adamw_state.pt");
   ASSERT_TRUE(loaded.ok()) << loaded;
   RunSteps(2, 4, {&ours, &theirs}, [&](int) {
     adam.Step(kLr, 1.0);
@@ -251,9 +258,7 @@ TEST(FusedAdamWTest, LoadRejectsOtherModelsState) {
   FusedAdamW adam(parameters, Options());
   SetGradients(parameters, 0);
   adam.Step(kLr, 1.0);
-  torch::serialize::OutputArchive own;
-  adam.Save(own);
-  own.save_to(testing::TempDir() + "/own_state.pt");
+  WriteArchive("own_state.pt", [&](auto& archive) { adam.Save(archive); });
 
   // A model whose first matrix has another shape, and one with fewer parameters.
   std::vector<torch::Tensor> other = {torch::zeros({3, 3}, torch::requires_grad()),
@@ -262,13 +267,9 @@ TEST(FusedAdamWTest, LoadRejectsOtherModelsState) {
   FusedAdamW other_adam(other, Options());
   for (auto& p : other) p.mutable_grad() = torch::ones_like(p);
   other_adam.Step(kLr, 1.0);
-  torch::serialize::OutputArchive other_archive;
-  other_adam.Save(other_archive);
-  other_archive.save_to(testing::TempDir() + "/other_state.pt");
+  WriteArchive("other_state.pt", [&](auto& archive) { other_adam.Save(archive); });
 
-  torch::serialize::InputArchive wrong_shape;
-  wrong_shape.load_from(testing::TempDir() + "/other_state.pt");
-  const absl::Status shape_status = adam.Load(wrong_shape);
+  const absl::Status shape_status = LoadArchive(adam, "other_state.pt");
   EXPECT_EQ(shape_status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(shape_status.message().find("parameter 0 have shape [3, 3]"), std::string::npos)
       << shape_status;
@@ -276,9 +277,7 @@ TEST(FusedAdamWTest, LoadRejectsOtherModelsState) {
 
   std::vector<torch::Tensor> fewer = {parameters[0].detach().clone().set_requires_grad(true)};
   FusedAdamW fewer_adam(fewer, Options());
-  torch::serialize::InputArchive too_many;
-  too_many.load_from(testing::TempDir() + "/own_state.pt");
-  const absl::Status count_status = fewer_adam.Load(too_many);
+  const absl::Status count_status = LoadArchive(fewer_adam, "own_state.pt");
   EXPECT_NE(count_status.message().find("3 parameters but the model has 1"), std::string::npos)
       << count_status;
 
