@@ -146,8 +146,17 @@ absl::StatusOr<TracePlan> PlanSearchTrace(const CorpusOptions& options,
     return static_cast<int64_t>(length) <= options.max_length;
   };
   std::set<std::string> tried;  // careful traces: the tries written so far
+  // Careful traces in systematic order take their tries from this list, then random new ones.
+  std::vector<Chain> ordered;
+  if (careful && options.careful_order == "systematic") ordered = SystematicChains(problem.nums);
+  size_t next_ordered = 0;
   for (;;) {
-    std::optional<Chain> chain = RandomChain(problem.nums, rng);
+    std::optional<Chain> chain;
+    if (next_ordered < ordered.size()) {
+      chain = ordered[next_ordered++];
+    } else {
+      chain = RandomChain(problem.nums, rng);
+    }
     if (!chain) return absl::InternalError("corpus: a problem has no way to combine its numbers");
     // A careful trace draws again until the try is new. A problem with few distinct tries,
     // such as [1, 1, 1], can run out of new ones, and then repeats one after 200 draws.
@@ -343,6 +352,16 @@ absl::Status ValidateCorpusOptions(const CorpusOptions& options) {
     return absl::InvalidArgumentError(
         "corpus: careful_persistence applies to style \"search\" only; set style: search or "
         "remove careful_persistence");
+  }
+  if (options.careful_order != "random" && options.careful_order != "systematic") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "corpus: careful_order must be \"random\" or \"systematic\", got \"",
+        options.careful_order, "\""));
+  }
+  if (options.careful_order == "systematic" && !options.careful_persistence) {
+    return absl::InvalidArgumentError(
+        "corpus: careful_order applies to careful traces only; set careful_persistence: true or "
+        "remove careful_order");
   }
   if (options.size < 0) {
     return absl::InvalidArgumentError(

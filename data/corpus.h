@@ -46,6 +46,11 @@ struct CorpusOptions {
   // trace's first token: one decision that RL can learn to make, instead of one after every
   // miss. They also never repeat a try, which keeps a model from copying its earlier lines.
   bool careful_persistence = false;
+  // search, careful traces: the order of their tries. "random" draws random new tries.
+  // "systematic" follows SystematicChains (data/countdown_trace.h): a fixed order, so a small
+  // model can follow it line by line, and it reaches the target in fewer tries. Problems with
+  // other than 3 numbers fall back to random tries.
+  std::string careful_order = "random";
   // The fractions below are drawn independently per entry; correct_fraction and
   // max_failed_attempts apply to the guided style only.
   double correct_fraction = 0.5;         // the answer reaches the target with every number once

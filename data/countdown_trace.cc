@@ -1,6 +1,7 @@
 // Random attempts and step text for the Countdown traces.
 #include "data/countdown_trace.h"
 
+#include <set>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,7 +13,65 @@ namespace {
 // Keeps attempt numbers short enough for a tiny char model to copy.
 constexpr int64_t kMaxStepValue = 10000;
 
+// The operator pairs (first step, second step) in the order SystematicChains tries them.
+constexpr std::pair<char, char> kSystematicOperators[] = {
+    {'+', '-'}, {'-', '*'}, {'*', '+'}, {'*', '-'}, {'+', '+'}, {'/', '+'},
+    {'/', '-'}, {'+', '*'}, {'+', '/'}, {'*', '*'}, {'*', '/'}, {'-', '/'},
+    {'-', '+'}, {'-', '-'}, {'/', '*'}, {'/', '/'}};
+
+// One step of a systematic chain: a op b for + and *, the larger value first for - and /,
+// nullopt when / does not divide or a product leaves the range a tiny model copies. Sets
+// `swapped` when b was written first.
+std::optional<CountdownStep> OrderedStep(char op, int64_t a, int64_t b, bool* swapped) {
+  *swapped = (op == '-' || op == '/') && a < b;
+  if (*swapped) std::swap(a, b);
+  if (op == '/' && (b == 0 || a % b != 0)) return std::nullopt;
+  if (op == '*' && a * b >= kMaxStepValue) return std::nullopt;
+  const Rational left = Rational::Integer(a), right = Rational::Integer(b);
+  std::optional<Rational> result = ApplyOperator(op, left, right);
+  if (!result || !result->IsInteger()) return std::nullopt;
+  return CountdownStep{left, op, right, *result};
+}
+
 }  // namespace
+
+std::vector<Chain> SystematicChains(const std::vector<int64_t>& nums) {
+  std::vector<Chain> chains;
+  if (nums.size() != 3) return chains;
+  // (first, second, third) indices into nums, in prompt order.
+  constexpr int kPairs[3][3] = {{0, 1, 2}, {0, 2, 1}, {1, 2, 0}};
+  std::set<std::string> seen;
+  for (const auto& [op1, op2] : kSystematicOperators) {
+    for (const auto& pair : kPairs) {
+      bool swapped_first = false, acc_right = false;
+      std::optional<CountdownStep> first =
+          OrderedStep(op1, nums[pair[0]], nums[pair[1]], &swapped_first);
+      if (!first) continue;
+      const int64_t third = nums[pair[2]];
+      std::optional<CountdownStep> second = OrderedStep(op2, first->result.num, third, &acc_right);
+      if (!second) continue;
+      Chain chain;
+      chain.steps = {*first, *second};
+      const std::string inner = absl::StrCat(first->left.ToString(), " ", std::string(1, op1),
+                                             " ", first->right.ToString());
+      chain.expression = acc_right
+                             ? absl::StrCat(third, " ", std::string(1, op2), " (", inner, ")")
+                             : absl::StrCat("(", inner, ") ", std::string(1, op2), " ", third);
+      chain.value = second->result;
+      // 9 + 1 and 1 + 9 are the same try: the key sorts the operands of + and *.
+      std::string key;
+      for (const CountdownStep& step : chain.steps) {
+        const bool commutes = step.op == '+' || step.op == '*';
+        const bool sorted = !commutes || !(step.right < step.left);
+        absl::StrAppend(&key, (sorted ? step.left : step.right).ToString(), std::string(1, step.op),
+                        (sorted ? step.right : step.left).ToString(), ";");
+      }
+      if (!seen.insert(key).second) continue;
+      chains.push_back(std::move(chain));
+    }
+  }
+  return chains;
+}
 
 std::optional<Chain> RandomChain(const std::vector<int64_t>& nums, SplitMix64& rng) {
   if (nums.empty()) return std::nullopt;

@@ -118,6 +118,7 @@ absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string
       {"persistent_fraction", DoubleSetter(&options->persistent_fraction)},
       {"give_up_probability", DoubleSetter(&options->give_up_probability)},
       {"careful_persistence", BoolSetter(&options->careful_persistence)},
+      {"careful_order", StringSetter(&options->careful_order)},
       {"seed", IntSetter(&options->seed)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));

@@ -53,6 +53,15 @@ TEST(OptionsJsonTest, CorpusWithNestedProblems) {
   EXPECT_NE(s.message().find("data.corpus.problems.bogus"), std::string::npos) << s;
   s = ParseCorpusOptions({{"reflection_fraction", 2}}, "data.corpus", &o);
   EXPECT_NE(s.message().find("reflection_fraction"), std::string::npos) << s;
+  CorpusOptions careful;
+  s = ParseCorpusOptions({{"style", "search"},
+                          {"careful_persistence", true},
+                          {"careful_order", "systematic"}},
+                         "data.corpus", &careful);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(careful.careful_order, "systematic");
+  s = ParseCorpusOptions({{"careful_order", "sorted"}}, "data.corpus", &careful);
+  EXPECT_NE(s.message().find("careful_order"), std::string::npos) << s;
 }
 
 }  // namespace
