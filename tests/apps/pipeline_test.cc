@@ -334,6 +334,8 @@ TEST_F(PipelineTest, CommittedConfigsAreValid) {
        "pretrain --config configs/tiny_pretrain_continue.yaml --check"},
       {"configs/tiny_pretrain_careful.yaml",
        "pretrain --config configs/tiny_pretrain_careful.yaml --check"},
+      {"configs/tiny_pretrain_systematic.yaml",
+       "pretrain --config configs/tiny_pretrain_systematic.yaml --check"},
       {"configs/tiny_base_pipeline.yaml",
        "pipeline --config configs/tiny_base_pipeline.yaml --check"},
       {"configs/r1_cold_start_sft.yaml", "sft --config configs/r1_cold_start_sft.yaml --check"},
