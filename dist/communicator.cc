@@ -168,8 +168,8 @@ struct Communicator::Impl {
   // Runs one collective: records its index in the store, then waits for it.
   absl::Status Run(int rank, const char* what,
                    const std::function<c10::intrusive_ptr<c10d::Work>()>& start);
-  // `peer_closed`: the collective failed because a peer closed its connection.
-  std::string DescribePeers(int rank, int world_size, int64_t index, bool peer_closed);
+  // `failed`: the collective failed other than by timing out, e.g. a peer closed its connection.
+  std::string DescribePeers(int rank, int world_size, int64_t index, bool failed);
   // The integer stored under `key`, or 0 when the key is absent.
   int64_t ReadCounter(const std::string& key);
 };
@@ -198,7 +198,7 @@ absl::Status Communicator::Impl::Run(
         "rank ", rank, ": collective #", index, " (", what, ") ",
         timed_out ? "timed out" : "failed", " after ", absl::StrFormat("%.1f", seconds),
         " s: ", error.substr(0, error.find('\n')), ". ",
-        DescribePeers(rank, group->getSize(), index, /*peer_closed=*/!timed_out));
+        DescribePeers(rank, group->getSize(), index, /*failed=*/!timed_out));
     if (timed_out) return absl::DeadlineExceededError(message);
     return absl::UnavailableError(message);
   }
@@ -208,44 +208,61 @@ absl::Status Communicator::Impl::Run(
 // keys each rank writes to the store: "pid/R" (host and pid, at start), "progress/R" (the latest
 // collective it started) and "done/R" (the latest it finished).
 std::string Communicator::Impl::DescribePeers(int rank, int world_size, int64_t index,
-                                              bool peer_closed) {
-  // A killed process closes its sockets before it turns into a zombie, so right after a closed
-  // connection the peer can still look alive. Then it gets up to a second to be seen exiting.
-  const auto exit_deadline = Clock::now() + std::chrono::seconds(peer_closed ? 1 : 0);
-  auto exited = [&](int64_t pid) {
-    for (;;) {
-      if (!ProcessRunning(pid)) return true;
-      if (Clock::now() >= exit_deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+                                              bool failed) {
+  struct Peer {
+    int rank = 0;
+    int64_t progress = 0, done = 0;
+    int64_t pid = 0;  // 0 unless it runs on this host
+    bool exited = false;
   };
-  std::vector<std::string> findings;
+  std::vector<Peer> peers;
   try {
     store->setTimeout(std::chrono::seconds(5));
-    for (int peer = 0; peer < world_size; ++peer) {
-      if (peer == rank) continue;
-      const int64_t progress = ReadCounter(absl::StrCat("progress/", peer));
-      const int64_t done = ReadCounter(absl::StrCat("done/", peer));
-      std::vector<std::string> identity = absl::StrSplit(
-          ToString(store->get(absl::StrCat("pid/", peer))), ' ');
-      int64_t pid = 0;
-      if (identity.size() == 2 && identity[0] == host && absl::SimpleAtoi(identity[1], &pid) &&
-          exited(pid)) {
-        findings.push_back(absl::StrCat("rank ", peer, " (pid ", pid, ") has exited"));
-      } else if (progress < index) {
-        findings.push_back(absl::StrCat("rank ", peer, " has not reached this collective (its "
-                                        "latest is #", progress, "): it hangs or is slower "
-                                        "than the timeout"));
-      } else if (progress == index && done < index) {
-        // NOTE: with more than 2 ranks, a healthy rank that waits in this collective for a
-        // stuck third rank is listed here too.
-        findings.push_back(absl::StrCat("rank ", peer, " started this collective but has not "
-                                        "finished it: it may be stopped or hang inside it"));
+    for (int r = 0; r < world_size; ++r) {
+      if (r == rank) continue;
+      Peer peer;
+      peer.rank = r;
+      peer.progress = ReadCounter(absl::StrCat("progress/", r));
+      peer.done = ReadCounter(absl::StrCat("done/", r));
+      std::vector<std::string> identity =
+          absl::StrSplit(ToString(store->get(absl::StrCat("pid/", r))), ' ');
+      if (identity.size() != 2 || identity[0] != host ||
+          !absl::SimpleAtoi(identity[1], &peer.pid)) {
+        peer.pid = 0;
       }
+      peers.push_back(peer);
     }
   } catch (const std::exception& e) {
     return absl::StrCat("The rendezvous store is unreachable (", ErrorText(e),
                         "), so rank 0, which hosts a TCPStore, has probably exited");
+  }
+  // A killed process closes its sockets before it turns into a zombie, so right after a failed
+  // (not timed out) collective a dead peer can still look alive. Every local peer that does
+  // gets up to a second, shared by all of them, to be seen exiting.
+  const auto exit_deadline = Clock::now() + std::chrono::seconds(failed ? 1 : 0);
+  for (;;) {
+    bool waiting = false;
+    for (Peer& peer : peers) {
+      if (peer.pid != 0 && !peer.exited) peer.exited = !ProcessRunning(peer.pid);
+      waiting = waiting || (peer.pid != 0 && !peer.exited);
+    }
+    if (!waiting || Clock::now() >= exit_deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::vector<std::string> findings;
+  for (const Peer& peer : peers) {
+    if (peer.exited) {
+      findings.push_back(absl::StrCat("rank ", peer.rank, " (pid ", peer.pid, ") has exited"));
+    } else if (peer.progress < index) {
+      findings.push_back(absl::StrCat("rank ", peer.rank, " has not reached this collective "
+                                      "(its latest is #", peer.progress, "): it hangs or is "
+                                      "slower than the timeout"));
+    } else if (peer.progress == index && peer.done < index) {
+      // NOTE: with more than 2 ranks, a healthy rank that waits in this collective for a
+      // stuck third rank is listed here too.
+      findings.push_back(absl::StrCat("rank ", peer.rank, " started this collective but has "
+                                      "not finished it: it may be stopped or hang inside it"));
+    }
   }
   if (findings.empty()) return "Every other rank reached this collective and is running.";
   return absl::StrCat(absl::StrJoin(findings, "; "), ".");
@@ -265,15 +282,15 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(
   }
   std::unique_ptr<Communicator> comm(new Communicator(env.rank, env.world_size, options));
   Impl& impl = *comm->impl_;
-  // A socket write to a peer that has just died raises SIGPIPE, which killed this rank before
-  // it could name the peer (seen in the killed-rank test). Ignored, the write fails with EPIPE
-  // and the collective reports it. Reward commands get the default back when they are spawned
-  // (rewards/child_process.cc).
-  std::signal(SIGPIPE, SIG_IGN);
   impl.host = HostName();
   auto store = OpenStore(env, options.timeout);
   if (!store.ok()) return store.status();
   impl.store = *store;
+  // A socket write to a peer that has just died raises SIGPIPE, which killed this rank before
+  // it could name the peer (seen in the killed-rank test). Ignored, the write fails with EPIPE
+  // and the collective reports it. This holds for the whole process from here on (see
+  // docs/distributed.md). Reward commands get the default back when they are spawned.
+  std::signal(SIGPIPE, SIG_IGN);
 
   const auto started = Clock::now();
   try {
