@@ -42,6 +42,11 @@ TEST(SystematicChainsTest, DivisionOnlyWhereItDividesAndNoRepeats) {
     }
     EXPECT_TRUE(keys.insert(key).second) << "repeated: " << StepsText(chain.steps);
   }
+  int divisions = 0;
+  for (const Chain& chain : chains) {
+    for (const CountdownStep& step : chain.steps) divisions += step.op == '/';
+  }
+  EXPECT_GT(divisions, 0);
   EXPECT_EQ(StepsText(chains[0].steps), "9 + 1 = 10. 10 - 9 = 1");
   EXPECT_EQ(StepsText(chains[1].steps), "9 + 9 = 18. 18 - 1 = 17");  // (1, 9) then 9 repeats
 }
