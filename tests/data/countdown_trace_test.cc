@@ -15,7 +15,7 @@ namespace {
 TEST(SystematicChainsTest, FollowsTheOperatorOrderThenThePairs) {
   const std::vector<Chain> chains = SystematicChains({2, 3, 8});
   ASSERT_GE(chains.size(), 6u);
-  // + then -: (2, 3) then 8, (2, 8) then 3, (3, 8) then 2; - writes the larger value first.
+  // + then -: (2, 3) then 8, (2, 8) then 3, (3, 8) then 2. - writes the larger value first.
   EXPECT_EQ(StepsText(chains[0].steps), "2 + 3 = 5. 8 - 5 = 3");
   EXPECT_EQ(chains[0].expression, "8 - (2 + 3)");
   EXPECT_EQ(StepsText(chains[1].steps), "2 + 8 = 10. 10 - 3 = 7");
@@ -28,8 +28,8 @@ TEST(SystematicChainsTest, FollowsTheOperatorOrderThenThePairs) {
   EXPECT_EQ(StepsText(chains[5].steps), "8 - 3 = 5. 5 * 2 = 10");
 }
 
-TEST(SystematicChainsTest, DivisionOnlyWhereItDividesAndNoRepeats) {
-  // 9 + 1 and 1 + 9 are one try; 9 / 9 divides, 9 / 1 too, nothing else is a fraction.
+TEST(SystematicChainsTest, DividesExactlyAndNeverRepeats) {
+  // 9 + 1 and 1 + 9 are one try. 9 / 9 and 9 / 1 divide, and nothing else is a fraction.
   const std::vector<Chain> chains = SystematicChains({9, 1, 9});
   std::set<std::string> keys;
   for (const Chain& chain : chains) {
@@ -53,7 +53,7 @@ TEST(SystematicChainsTest, DivisionOnlyWhereItDividesAndNoRepeats) {
 
 // Every expression uses the numbers once each and evaluates to the chain's value, and every
 // target that the solver can reach with integer steps is the value of some chain.
-TEST(SystematicChainsTest, ReachesEveryReachableTargetOfTheDemoRanges) {
+TEST(SystematicChainsTest, CoversEveryReachableDemoTarget) {
   for (int64_t a = 1; a <= 10; ++a) {
     for (int64_t b = 1; b <= 10; ++b) {
       for (int64_t c = 1; c <= 10; ++c) {
