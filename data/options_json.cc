@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "base/status_macros.h"
 
 namespace aha::data {
@@ -76,6 +77,14 @@ absl::Status ApplySetters(const nlohmann::json& section, const std::string& wher
   return absl::OkStatus();
 }
 
+// Names `where` in a validation error, in place of the validator's own "tag: " prefix, so that
+// "data.corpus: corpus: ..." reads "data.corpus: ...".
+absl::Status AtWhere(const absl::Status& valid, const std::string& where, const char* tag) {
+  if (valid.ok()) return valid;
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": ", absl::StripPrefix(valid.message(), absl::StrCat(tag, ": "))));
+}
+
 }  // namespace
 
 absl::Status ParseCountdownOptions(const nlohmann::json& section, const std::string& where,
@@ -93,9 +102,7 @@ absl::Status ParseCountdownOptions(const nlohmann::json& section, const std::str
       {"test_size", IntSetter(&options->test_size)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));
-  absl::Status valid = ValidateCountdownOptions(*options);
-  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", valid.message()));
-  return absl::OkStatus();
+  return AtWhere(ValidateCountdownOptions(*options), where, "countdown");
 }
 
 absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string& where,
@@ -122,9 +129,7 @@ absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string
       {"seed", IntSetter(&options->seed)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));
-  absl::Status valid = ValidateCorpusOptions(*options);
-  if (!valid.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", valid.message()));
-  return absl::OkStatus();
+  return AtWhere(ValidateCorpusOptions(*options), where, "corpus");
 }
 
 }  // namespace aha::data

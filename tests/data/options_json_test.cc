@@ -33,6 +33,7 @@ TEST(OptionsJsonTest, ErrorsNameTheKey) {
   EXPECT_FALSE(s.ok());
   s = ParseCountdownOptions({{"min_count", 5}, {"max_count", 3}}, "data.countdown", &o);
   EXPECT_NE(s.message().find("data.countdown: "), std::string::npos) << s;
+  EXPECT_EQ(s.message().find("countdown: countdown:"), std::string::npos) << s;
 }
 
 TEST(OptionsJsonTest, CorpusWithNestedProblems) {
@@ -61,7 +62,7 @@ TEST(OptionsJsonTest, CorpusWithNestedProblems) {
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(careful.careful_order, "systematic");
   s = ParseCorpusOptions({{"careful_order", "sorted"}}, "data.corpus", &careful);
-  EXPECT_NE(s.message().find("careful_order"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("data.corpus: careful_order must be"), std::string::npos) << s;
 }
 
 }  // namespace
