@@ -79,7 +79,7 @@ absl::Status ApplySetters(const nlohmann::json& section, const std::string& wher
 
 // Names `where` in a validation error, in place of the validator's own "tag: " prefix, so that
 // "data.corpus: corpus: ..." reads "data.corpus: ...".
-absl::Status AtWhere(const absl::Status& valid, const std::string& where, const char* tag) {
+absl::Status PlaceValidationError(const absl::Status& valid, const std::string& where, const char* tag) {
   if (valid.ok()) return valid;
   return absl::InvalidArgumentError(
       absl::StrCat(where, ": ", absl::StripPrefix(valid.message(), absl::StrCat(tag, ": "))));
@@ -102,7 +102,7 @@ absl::Status ParseCountdownOptions(const nlohmann::json& section, const std::str
       {"test_size", IntSetter(&options->test_size)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));
-  return AtWhere(ValidateCountdownOptions(*options), where, "countdown");
+  return PlaceValidationError(ValidateCountdownOptions(*options), where, "countdown");
 }
 
 absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string& where,
@@ -129,7 +129,7 @@ absl::Status ParseCorpusOptions(const nlohmann::json& section, const std::string
       {"seed", IntSetter(&options->seed)},
   };
   RETURN_IF_ERROR(ApplySetters(section, where, setters));
-  return AtWhere(ValidateCorpusOptions(*options), where, "corpus");
+  return PlaceValidationError(ValidateCorpusOptions(*options), where, "corpus");
 }
 
 }  // namespace aha::data
