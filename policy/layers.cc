@@ -4,6 +4,7 @@
 
 #include <torch/nn/functional/activation.h>
 
+#include "policy/batched_matmul.h"
 #include "policy/rope.h"
 
 namespace aha {
@@ -109,12 +110,12 @@ torch::Tensor AttentionImpl::Forward(const torch::Tensor& x, const torch::Tensor
   // Query heads that share a key/value head are stacked along the query axis, so one matmul
   // per key/value head covers them without copying keys: (N, K, R*T, D) x (N, K, D, T).
   auto q_grouped = (q * scale_).contiguous().view({n, num_kv_heads_, r * t, head_dim_});
-  auto scores = torch::matmul(q_grouped, k.transpose(-1, -2))
+  auto scores = BatchedMatmul(q_grouped, k.transpose(-1, -2))
                     .view({n, num_kv_heads_, r, t, t});
   scores = scores.masked_fill(allowed.logical_not().unsqueeze(2),
                               -std::numeric_limits<float>::infinity());
   auto probs = SoftmaxFloat32(scores, q.scalar_type()).view({n, num_kv_heads_, r * t, t});
-  auto out = torch::matmul(probs, v)                           // (N, K, R*T, D)
+  auto out = BatchedMatmul(probs, v)                           // (N, K, R*T, D)
                  .view({n, num_heads_, t, head_dim_})
                  .transpose(1, 2)
                  .reshape({n, t, num_heads_ * head_dim_});
@@ -144,14 +145,14 @@ torch::Tensor AttentionImpl::DecodeStep(const torch::Tensor& x, const torch::Ten
                      .view({b, slots, kh, r, d})
                      .permute({0, 2, 1, 3, 4})
                      .reshape({b, kh, slots * r, d});
-  auto prefix_scores = torch::matmul(q_slots, kv.prefix_k.transpose(-1, -2))  // (B, K, S*R, P)
+  auto prefix_scores = BatchedMatmul(q_slots, kv.prefix_k.transpose(-1, -2))  // (B, K, S*R, P)
                            .masked_fill(layout.prefix_mask.logical_not().view({b, 1, 1, p}),
                                         -std::numeric_limits<float>::infinity())
                            .view({b, kh, slots, r, p})
                            .permute({0, 2, 1, 3, 4})
                            .reshape({b * slots, kh, r, p});
   prefix_scores = SlotsToRows(prefix_scores, layout);                           // (N, K, R, P)
-  auto completion_scores = torch::matmul(q, completion_k.transpose(-1, -2));    // (N, K, R, s)
+  auto completion_scores = BatchedMatmul(q, completion_k.transpose(-1, -2));    // (N, K, R, s)
 
   auto probs = SoftmaxFloat32(torch::cat({prefix_scores, completion_scores}, -1),
                               q.scalar_type());
@@ -162,11 +163,11 @@ torch::Tensor AttentionImpl::DecodeStep(const torch::Tensor& x, const torch::Ten
                                 .view({b, slots, kh, r, p})
                                 .permute({0, 2, 1, 3, 4})
                                 .reshape({b, kh, slots * r, p});
-  auto prefix_out = torch::matmul(prefix_probs_slots, kv.prefix_v)  // (B, K, S*R, D)
+  auto prefix_out = BatchedMatmul(prefix_probs_slots, kv.prefix_v)  // (B, K, S*R, D)
                         .view({b, kh, slots, r, d})
                         .permute({0, 2, 1, 3, 4})
                         .reshape({b * slots, kh, r, d});
-  auto out = SlotsToRows(prefix_out, layout) + torch::matmul(completion_probs, completion_v);
+  auto out = SlotsToRows(prefix_out, layout) + BatchedMatmul(completion_probs, completion_v);
   return o_proj(out.reshape({n, 1, num_heads_ * d}));
 }
 

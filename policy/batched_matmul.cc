@@ -1,0 +1,171 @@
+#include "policy/batched_matmul.h"
+
+#include <dlfcn.h>
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include <ATen/Parallel.h>
+
+namespace aha {
+namespace {
+
+// The Fortran BLAS interface, which OpenBLAS and the reference BLAS both export. Both read the
+// single-character options without the hidden string-length arguments of Fortran callers.
+using SgemmFn = void (*)(const char* transa, const char* transb, const int* m, const int* n,
+                         const int* k, const float* alpha, const float* a, const int* lda,
+                         const float* b, const int* ldb, const float* beta, float* c,
+                         const int* ldc);
+
+SgemmFn LoadedSgemm() {
+  static const SgemmFn sgemm = []() -> SgemmFn {
+    const char* choice = std::getenv("AHA_BATCHED_MATMUL");
+    if (choice != nullptr && std::strcmp(choice, "torch") == 0) return nullptr;
+    return reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
+  }();
+  return sgemm;
+}
+
+// The memory layout of one (rows x cols) matrix of a batch, in BLAS terms.
+struct MatrixLayout {
+  bool column_major = false;
+  int ld = 1;
+};
+
+// Returns false when the matrix is neither row- nor column-major with a leading dimension BLAS
+// accepts (expanded or overlapping strides, for example).
+bool LayoutOf(int64_t rows, int64_t cols, int64_t row_stride, int64_t col_stride,
+              MatrixLayout* layout) {
+  if (cols == 1) col_stride = 1;  // A size-1 dim's stride does not matter.
+  if (col_stride == 1) {
+    const int64_t ld = rows == 1 ? std::max<int64_t>(cols, 1) : row_stride;
+    if (ld < std::max<int64_t>(cols, 1) || ld > INT_MAX) return false;
+    *layout = {false, static_cast<int>(ld)};
+    return true;
+  }
+  if (row_stride == 1 || rows == 1) {
+    if (col_stride < std::max<int64_t>(rows, 1) || col_stride > INT_MAX) return false;
+    *layout = {true, static_cast<int>(col_stride)};
+    return true;
+  }
+  return false;
+}
+
+// The element offset of each matrix of t (..., R, C), in row-major order of the batch dims.
+std::vector<int64_t> MatrixOffsets(const torch::Tensor& t) {
+  const int64_t batch_dims = t.dim() - 2;
+  int64_t count = 1;
+  for (int64_t d = 0; d < batch_dims; ++d) count *= t.size(d);
+  std::vector<int64_t> offsets(count, 0);
+  std::vector<int64_t> index(batch_dims, 0);
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t offset = 0;
+    for (int64_t d = 0; d < batch_dims; ++d) offset += index[d] * t.stride(d);
+    offsets[i] = offset;
+    for (int64_t d = batch_dims - 1; d >= 0; --d) {
+      if (++index[d] < t.size(d)) break;
+      index[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+// Leaves t alone when BLAS can read its matrices in place, else returns a contiguous copy.
+torch::Tensor ReadableBy(const torch::Tensor& t, MatrixLayout* layout) {
+  const int64_t rows = t.size(-2), cols = t.size(-1);
+  if (LayoutOf(rows, cols, t.stride(-2), t.stride(-1), layout)) return t;
+  auto copy = t.contiguous();
+  TORCH_CHECK(LayoutOf(rows, cols, copy.stride(-2), copy.stride(-1), layout),
+              "BatchedMatmul: a contiguous (", rows, ", ", cols, ") matrix has no BLAS layout");
+  return copy;
+}
+
+bool FitsBlas(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.dim() < 3 || a.dim() != b.dim()) return false;
+  if (a.sizes().slice(0, a.dim() - 2) != b.sizes().slice(0, b.dim() - 2)) return false;
+  if (a.size(-1) != b.size(-2)) return false;
+  for (int64_t size : {a.size(-2), a.size(-1), b.size(-1)}) {
+    if (size > INT_MAX) return false;
+  }
+  return a.device().is_cpu() && b.device().is_cpu() && a.scalar_type() == torch::kFloat32 &&
+         b.scalar_type() == torch::kFloat32;
+}
+
+// The product without autograd; a and b satisfy FitsBlas.
+torch::Tensor BlasBatchedMatmul(SgemmFn sgemm, const torch::Tensor& a_in,
+                                const torch::Tensor& b_in) {
+  const int64_t m = a_in.size(-2), k = a_in.size(-1), n = b_in.size(-1);
+  std::vector<int64_t> out_shape = a_in.sizes().vec();
+  out_shape.back() = n;
+  if (k == 0) return torch::zeros(out_shape, a_in.options());
+  auto out = torch::empty(out_shape, a_in.options());
+  if (out.numel() == 0) return out;
+
+  MatrixLayout a_layout, b_layout;
+  const torch::Tensor a = ReadableBy(a_in, &a_layout);
+  const torch::Tensor b = ReadableBy(b_in, &b_layout);
+  const std::vector<int64_t> a_offsets = MatrixOffsets(a);
+  const std::vector<int64_t> b_offsets = MatrixOffsets(b);
+  const int64_t count = static_cast<int64_t>(a_offsets.size());
+
+  // Row-major C = A B is column-major C^T = B^T A^T. A row-major operand already is its own
+  // transpose to BLAS, and a column-major one needs 'T'.
+  const char trans_b = b_layout.column_major ? 'T' : 'N';
+  const char trans_a = a_layout.column_major ? 'T' : 'N';
+  const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+  const int ldc = std::max(ni, 1);
+  const float one = 1.0f, zero = 0.0f;
+  const float* a_data = a.data_ptr<float>();
+  const float* b_data = b.data_ptr<float>();
+  float* out_data = out.data_ptr<float>();
+  auto multiply = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      sgemm(&trans_b, &trans_a, &ni, &mi, &ki, &one, b_data + b_offsets[i], &b_layout.ld,
+            a_data + a_offsets[i], &a_layout.ld, &zero, out_data + i * m * n, &ldc);
+    }
+  };
+  // Each task gets at least ~1 MFLOP, so a small decode-step product does not pay for a
+  // parallel region. Inside one, an OpenMP OpenBLAS runs each call on one thread. Outside,
+  // the BLAS threads a large matrix on its own.
+  constexpr int64_t kMinFlopsPerTask = int64_t{1} << 20;
+  const int64_t grain = std::max<int64_t>(1, kMinFlopsPerTask / std::max<int64_t>(2 * m * n * k, 1));
+  at::parallel_for(0, count, grain, multiply);
+  return out;
+}
+
+class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a,
+                               const torch::Tensor& b) {
+    ctx->save_for_backward({a, b});
+    return BlasBatchedMatmul(LoadedSgemm(), a, b);
+  }
+
+  // dA = dC B^T and dB = A^T dC. The transposes are strides, not copies.
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& grad = grads[0];
+    torch::Tensor grad_a, grad_b;
+    if (ctx->needs_input_grad(0)) {
+      grad_a = BlasBatchedMatmul(LoadedSgemm(), grad, saved[1].transpose(-1, -2));
+    }
+    if (ctx->needs_input_grad(1)) {
+      grad_b = BlasBatchedMatmul(LoadedSgemm(), saved[0].transpose(-1, -2), grad);
+    }
+    return {grad_a, grad_b};
+  }
+};
+
+}  // namespace
+
+bool BatchedMatmulUsesBlas() { return LoadedSgemm() != nullptr; }
+
+torch::Tensor BatchedMatmul(const torch::Tensor& a, const torch::Tensor& b) {
+  if (LoadedSgemm() == nullptr || !FitsBlas(a, b)) return torch::matmul(a, b);
+  return BatchedMatmulFunction::apply(a, b);
+}
+
+}  // namespace aha

@@ -1,0 +1,28 @@
+#ifndef AHA_POLICY_BATCHED_MATMUL_H_
+#define AHA_POLICY_BATCHED_MATMUL_H_
+
+#include <torch/torch.h>
+
+namespace aha {
+
+// Multiplies a (..., M, K) by b (..., K, N) into a contiguous (..., M, N), with autograd. The
+// batch dims of a and b must match, because there is no broadcasting.
+//
+// LibTorch built without MKL (Debian's 1.13 among them) runs a batched matmul on CPU as one
+// BLAS call per matrix, each behind three `select`s and each threaded by the BLAS on its own.
+// In a tiny-model GRPO step's operator profile that loop (`aten::bmm`) took 30% of the self
+// time. Here float32 CPU tensors go straight to the loaded BLAS's `sgemm_`, one call per
+// matrix and no tensor per matrix, with the batch split over LibTorch's threads. Transposed
+// operands (stride 1 in either of the last two dims) are read in place.
+//
+// Other dtypes and devices, broadcast batch dims, or a process without `sgemm_` use
+// torch::matmul. So does every call when the environment sets AHA_BATCHED_MATMUL=torch, which
+// bench/attention_matmul_bench and the A/B runs in docs/benchmarks.md use.
+torch::Tensor BatchedMatmul(const torch::Tensor& a, const torch::Tensor& b);
+
+// Returns whether float32 CPU calls take the direct `sgemm_` path in this process.
+bool BatchedMatmulUsesBlas();
+
+}  // namespace aha
+
+#endif  // AHA_POLICY_BATCHED_MATMUL_H_
