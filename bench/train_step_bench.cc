@@ -10,6 +10,7 @@
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
+#include "absl/strings/str_replace.h"
 #include "base/status_macros.h"
 #include "bench/bench_common.h"
 #include "bench/machine_limits.h"
@@ -90,7 +91,9 @@ void BenchShape(const NamedShape& shape, const TrainSizes& sizes, const CommonFl
   if (!profile_path.empty()) {
     // One more step under LibTorch's operator profiler, after the timed ones so that it does
     // not slow them. scripts/profile_summary.py sums the trace by operator.
-    const std::string path = profile_path + "." + shape.name + ".json";
+    // "tiny E128 L4" becomes "tiny-E128-L4": a file name without spaces.
+    const std::string path =
+        profile_path + "." + absl::StrReplaceAll(shape.name, {{" ", "-"}}) + ".json";
     {
       torch::autograd::profiler::RecordProfile profile(path);
       step();
