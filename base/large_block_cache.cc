@@ -160,6 +160,8 @@ void LargeBlockCache::Release() const {
 
 namespace {
 
+const LargeBlockCache* installed_cache = nullptr;
+
 void Install() {
   size_t max_mb = 4096;
   if (const char* env = std::getenv("AHA_LARGE_BLOCK_CACHE_MB")) {
@@ -188,6 +190,7 @@ void Install() {
   // Never destroyed: tensors freed during static destruction still return their blocks.
   static auto* cache = new LargeBlockCache(max_bytes);
   c10::SetCPUAllocator(cache, /*priority=*/1);
+  installed_cache = cache;
 }
 
 }  // namespace
@@ -196,5 +199,7 @@ void InstallLargeBlockCache() {
   static const bool installed = (Install(), true);
   (void)installed;
 }
+
+const LargeBlockCache* InstalledLargeBlockCache() { return installed_cache; }
 
 }  // namespace aha

@@ -84,6 +84,9 @@ class LargeBlockCache : public c10::Allocator {
 // allocated before the call are freed by their own allocator, so it is safe at any time.
 void InstallLargeBlockCache();
 
+// The cache InstallLargeBlockCache installed, or nullptr when it has not run or was turned off.
+const LargeBlockCache* InstalledLargeBlockCache();
+
 }  // namespace aha
 
 #endif  // AHA_BASE_LARGE_BLOCK_CACHE_H_

@@ -19,6 +19,8 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/large_block_cache.h"
 #include "base/status_macros.h"
 #include "base/yaml_map.h"
 #include "bench/bench_common.h"
@@ -55,6 +57,20 @@ struct BenchModel {
 
 // The demo model: the `model:` and `tokenizer:` sections of `config_path`
 // (configs/tiny_pretrain.yaml by default).
+// ", large blocks: H hits, M misses, X MiB cached" since *before, which it then updates;
+// empty when the cache is off. A step that misses allocates afresh and page-faults.
+std::string CacheActivity(LargeBlockCacheStats* before) {
+  const LargeBlockCache* cache = InstalledLargeBlockCache();
+  if (cache == nullptr) return "";
+  const LargeBlockCacheStats now = cache->stats();
+  const std::string text =
+      absl::StrFormat(", large blocks: %d hits, %d misses, %d MiB cached",
+                      now.hits - before->hits, now.misses - before->misses,
+                      static_cast<int64_t>(now.cached_bytes >> 20));
+  *before = now;
+  return text;
+}
+
 absl::StatusOr<BenchModel> TinyModel(const std::string& config_path) {
   ASSIGN_OR_RETURN(YAML::Node node, LoadYamlFile(config_path));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(node, config_path, ""));
@@ -256,6 +272,8 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(std::unique_ptr<GrpoTrainer> trainer,
                    GrpoTrainer::Create(config, /*resume=*/false, /*progress=*/nullptr));
   std::vector<StepTimes> timed;
+  LargeBlockCacheStats cache_before;
+  if (const LargeBlockCache* cache = InstalledLargeBlockCache()) cache_before = cache->stats();
   for (int64_t step = 0; step < timed_steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     ASSIGN_OR_RETURN(StepMetrics m, trainer->TrainStep());
@@ -269,9 +287,9 @@ absl::Status Run(int argc, char** argv) {
       return absl::InternalError(absl::StrCat("step ", step + 1, ": mean completion length ",
                                               m.length_mean, ", expected ", sizes.new_tokens));
     }
-    std::printf("step %lld%s: %.3f s (generate %.3f, reward %.4f, train %.3f)\n",
+    std::printf("step %lld%s: %.3f s (generate %.3f, reward %.4f, train %.3f)%s\n",
                 static_cast<long long>(step + 1), step < sizes.warmup ? " (warm-up)" : "",
-                t.total, t.generate, t.reward, t.train);
+                t.total, t.generate, t.reward, t.train, CacheActivity(&cache_before).c_str());
     if (step >= sizes.warmup) timed.push_back(t);
   }
 
