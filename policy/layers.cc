@@ -5,6 +5,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "policy/batched_matmul.h"
+#include "policy/fused_rms_norm.h"
 #include "policy/rope.h"
 
 namespace aha {
@@ -40,10 +41,7 @@ RmsNormImpl::RmsNormImpl(int64_t size, double eps) : eps_(eps) {
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
-  auto x32 = x.to(torch::kFloat32);
-  auto variance = x32.pow(2).mean(-1, /*keepdim=*/true);
-  auto normalized = x32 * torch::rsqrt(variance + eps_);
-  return weight * normalized.to(x.scalar_type());
+  return FusedRmsNorm(x, weight, eps_);
 }
 
 MlpImpl::MlpImpl(const ModelConfig& config) {
