@@ -7,6 +7,7 @@
 #include "policy/batched_matmul.h"
 #include "policy/fused_rms_norm.h"
 #include "policy/rope.h"
+#include "policy/skinny_linear.h"
 
 namespace aha {
 namespace {
@@ -54,7 +55,7 @@ MlpImpl::MlpImpl(const ModelConfig& config) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+  return Linear(down_proj, torch::silu(Linear(gate_proj, x)) * Linear(up_proj, x));
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& config)
@@ -80,9 +81,9 @@ AttentionImpl::AttentionImpl(const ModelConfig& config)
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::ProjectQkv(
     const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const int64_t n = x.size(0), t = x.size(1);
-  auto q = q_proj(x).view({n, t, num_heads_, head_dim_});     // (N, T, H, D)
-  auto k = k_proj(x).view({n, t, num_kv_heads_, head_dim_});  // (N, T, K, D)
-  auto v = v_proj(x).view({n, t, num_kv_heads_, head_dim_});
+  auto q = Linear(q_proj, x).view({n, t, num_heads_, head_dim_});     // (N, T, H, D)
+  auto k = Linear(k_proj, x).view({n, t, num_kv_heads_, head_dim_});  // (N, T, K, D)
+  auto v = Linear(v_proj, x).view({n, t, num_kv_heads_, head_dim_});
   if (!q_norm.is_empty()) {
     q = q_norm(q);
     k = k_norm(k);
@@ -117,7 +118,7 @@ torch::Tensor AttentionImpl::Forward(const torch::Tensor& x, const torch::Tensor
                  .view({n, num_heads_, t, head_dim_})
                  .transpose(1, 2)
                  .reshape({n, t, num_heads_ * head_dim_});
-  return o_proj(out);
+  return Linear(o_proj, out);
 }
 
 torch::Tensor AttentionImpl::DecodeStep(const torch::Tensor& x, const torch::Tensor& cos,
@@ -166,7 +167,7 @@ torch::Tensor AttentionImpl::DecodeStep(const torch::Tensor& x, const torch::Ten
                         .permute({0, 2, 1, 3, 4})
                         .reshape({b * slots, kh, r, d});
   auto out = SlotsToRows(prefix_out, layout) + BatchedMatmul(completion_probs, completion_v);
-  return o_proj(out.reshape({n, 1, num_heads_ * d}));
+  return Linear(o_proj, out.reshape({n, 1, num_heads_ * d}));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& config) {

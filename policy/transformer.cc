@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "policy/skinny_linear.h"
+
 namespace aha {
 
 DecoderImpl::DecoderImpl(const ModelConfig& config) {
@@ -55,7 +57,7 @@ torch::Tensor CausalLmImpl::LmHeadWeight() const {
 }
 
 torch::Tensor CausalLmImpl::Logits(const torch::Tensor& hidden) const {
-  return torch::matmul(hidden, LmHeadWeight().t()).to(torch::kFloat32);
+  return Linear(hidden, LmHeadWeight(), torch::Tensor()).to(torch::kFloat32);
 }
 
 torch::Tensor CausalLmImpl::ForwardLogits(const torch::Tensor& ids, const torch::Tensor& valid) {

@@ -1,0 +1,90 @@
+#include "policy/skinny_linear.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace aha {
+namespace {
+
+// The loop under test needs AVX-512. Without it every call goes to torch, so the comparisons
+// would test nothing and are skipped instead.
+#define SKIP_WITHOUT_AVX512()                                              \
+  if (!SkinnyLinearAvailable()) GTEST_SKIP() << "this CPU has no AVX-512"
+
+double MaxRelativeError(const torch::Tensor& got, const torch::Tensor& want) {
+  const double scale = std::max(1.0, want.abs().max().item<double>());
+  return (got - want).abs().max().item<double>() / scale;
+}
+
+// Every row count up to the limit, with widths that leave a partial vector and a partial block
+// of 4 weight rows.
+TEST(SkinnyLinearTest, RowCountsAndOddShapesMatchTorch) {
+  SKIP_WITHOUT_AVX512();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(0);
+  for (int64_t k : {1, 15, 16, 33, 896}) {
+    for (int64_t n : {1, 3, 4, 9, 130}) {
+      auto weight = torch::randn({n, k});
+      auto bias = torch::randn({n});
+      for (int64_t m = 1; m <= kMaxSkinnyRows; ++m) {
+        auto x = torch::randn({m, k});
+        SCOPED_TRACE("m " + std::to_string(m) + ", n " + std::to_string(n) + ", k " +
+                     std::to_string(k));
+        EXPECT_LT(MaxRelativeError(Linear(x, weight, bias),
+                                   torch::nn::functional::linear(x, weight, bias)),
+                  1e-5);
+        EXPECT_LT(MaxRelativeError(Linear(x, weight, torch::Tensor()), torch::matmul(x, weight.t())),
+                  1e-5);
+      }
+    }
+  }
+}
+
+TEST(SkinnyLinearTest, KeepsLeadingDimsAndReadsStridedInput) {
+  SKIP_WITHOUT_AVX512();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(1);
+  auto weight = torch::randn({40, 24});
+  auto x = torch::randn({24, 3, 2}).permute({1, 2, 0});  // (3, 2, 24), not contiguous
+  auto y = Linear(x, weight, torch::Tensor());
+  ASSERT_EQ(y.sizes(), torch::IntArrayRef({3, 2, 40}));
+  EXPECT_LT(MaxRelativeError(y, torch::matmul(x, weight.t())), 1e-5);
+}
+
+TEST(SkinnyLinearTest, ManyWeightRowsOverThreadsMatchTorch) {
+  SKIP_WITHOUT_AVX512();
+  torch::NoGradGuard no_grad;
+  const int previous = at::get_num_threads();
+  at::set_num_threads(2);
+  torch::manual_seed(2);
+  auto weight = torch::randn({5003, 96});
+  auto x = torch::randn({5, 96});
+  EXPECT_LT(MaxRelativeError(Linear(x, weight, torch::Tensor()), torch::matmul(x, weight.t())),
+            1e-5);
+  at::set_num_threads(previous);
+}
+
+TEST(SkinnyLinearTest, GradientsStillFlowThroughTorch) {
+  torch::manual_seed(3);
+  auto weight = torch::randn({6, 8}, torch::requires_grad());
+  auto x = torch::randn({2, 8});
+  Linear(x, weight, torch::Tensor()).sum().backward();
+  ASSERT_TRUE(weight.grad().defined());
+  EXPECT_LT(MaxRelativeError(weight.grad(), x.sum(0).expand({6, 8})), 1e-6);
+}
+
+TEST(SkinnyLinearTest, ManyRowsAndOtherDtypesUseTorch) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(4);
+  auto weight = torch::randn({7, 8});
+  auto x = torch::randn({kMaxSkinnyRows + 1, 8});
+  EXPECT_TRUE(torch::equal(Linear(x, weight, torch::Tensor()),
+                           torch::nn::functional::linear(x, weight, torch::Tensor())));
+  auto x16 = torch::randn({2, 8}).to(torch::kBFloat16);
+  auto w16 = weight.to(torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(Linear(x16, w16, torch::Tensor()),
+                           torch::nn::functional::linear(x16, w16, torch::Tensor())));
+}
+
+}  // namespace
+}  // namespace aha
