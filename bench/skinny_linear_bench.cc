@@ -49,7 +49,7 @@ absl::Status Run(int argc, char** argv) {
       weights.push_back(torch::randn({matrix.out, matrix.in}));
     }
     const double bytes = 4.0 * matrix.out * matrix.in * matrix.copies;
-    for (int64_t rows : {int64_t{1}, int64_t{4}, int64_t{8}, int64_t{16}}) {
+    for (int64_t rows : {1, 4, 8, 16, 32, 64}) {
       auto x = torch::randn({rows, matrix.in});
       const RunTimes ours = TimeRuns(common->repeats, [&] {
         for (const auto& w : weights) Linear(x, w, torch::Tensor());
