@@ -12,6 +12,7 @@
 #include "apps/flags.h"
 #include "base/status_macros.h"
 #include "base/yaml_map.h"
+#include "policy/cpu_threads.h"
 #include "policy/file_io.h"
 #include "policy/policy_io.h"
 #include "trainer/evaluate.h"
@@ -29,7 +30,7 @@ const std::vector<FlagSpec> kFlags = {
     {"max_examples", "evaluate the first N prompts; overrides eval.max_examples (default all)"},
     {"max_new_tokens", "completion limit in tokens; overrides eval.max_new_tokens (default 256)"},
     {"seed", "sampling seed; overrides eval.seed (default 0)"},
-    {"threads", "CPU threads for LibTorch (default: LibTorch's choice)"},
+    {"threads", "CPU threads for LibTorch (default: one per CPU this process may use)"},
     {"greedy", "decode greedily; the same as --temperature 0", /*is_switch=*/true},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set eval.max_new_tokens=64"
             "; repeatable, also without --config", /*is_switch=*/false, /*repeatable=*/true},
@@ -84,7 +85,7 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
     PrintConfigValid("eval", flags.GetOr("config", ""));
     return absl::OkStatus();
   }
-  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
+  ConfigureCpuThreads(threads);
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(*model_dir));
   ASSIGN_OR_RETURN(data::PromptTemplate prompt_template,
                    data::PromptTemplate::Resolve(config.prompt_template));

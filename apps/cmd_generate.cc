@@ -9,6 +9,7 @@
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/status_macros.h"
+#include "policy/cpu_threads.h"
 #include "policy/group_sampler.h"
 #include "policy/policy_io.h"
 
@@ -26,7 +27,7 @@ const std::vector<FlagSpec> kFlags = {
     {"min-p", "drop tokens below this fraction of the top probability (default 0)"},
     {"stop", "stop string; the completion ends once its text contains it"},
     {"seed", "random seed (default 0)"},
-    {"threads", "CPU threads (default: LibTorch's choice)"},
+    {"threads", "CPU threads (default: one per CPU this process may use)"},
     {"device", "cpu or cuda (default cpu)"},
 };
 
@@ -48,7 +49,7 @@ absl::Status Generate(const ParsedFlags& flags) {
   if (temperature < 0) return absl::InvalidArgumentError("--temperature must be >= 0");
   if (top_p <= 0 || top_p > 1) return absl::InvalidArgumentError("--top-p must be in (0, 1]");
   if (min_p < 0 || min_p >= 1) return absl::InvalidArgumentError("--min-p must be in [0, 1)");
-  if (threads > 0) torch::set_num_threads(static_cast<int>(threads));
+  ConfigureCpuThreads(threads);
 
   LoadOptions load;
   const std::string device = flags.GetOr("device", "cpu");

@@ -18,6 +18,7 @@
 #include "base/yaml_map.h"
 #include "data/corpus.h"
 #include "policy/char_tokenizer.h"
+#include "policy/cpu_threads.h"
 #include "policy/file_io.h"
 #include "policy/model_yaml.h"
 #include "policy/policy_io.h"
@@ -32,7 +33,7 @@ const std::vector<FlagSpec> kFlags = {
     {"config", "YAML file: out_dir, model/tokenizer or init_from, corpus, train, eval (required)"},
     {"out", "output folder; overrides out_dir"},
     {"steps", "optimizer steps; overrides train.steps"},
-    {"threads", "CPU threads for LibTorch; overrides threads (default: LibTorch's choice)"},
+    {"threads", "CPU threads for LibTorch; overrides threads (default: one per CPU this process may use)"},
     {"skip_eval", "save the model without evaluating it", /*is_switch=*/true},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
             "repeatable", /*is_switch=*/false, /*repeatable=*/true},
@@ -110,7 +111,7 @@ absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) 
     PrintConfigValid("pretrain", config_path);
     return absl::OkStatus();
   }
-  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  ConfigureCpuThreads(config.threads);
   ASSIGN_OR_RETURN(Policy policy, StartingPolicy(config));
   int64_t parameters = 0;
   for (const auto& p : policy.model->parameters()) parameters += p.numel();

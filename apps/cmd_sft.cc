@@ -14,6 +14,7 @@
 #include "base/yaml_map.h"
 #include "data/corpus.h"
 #include "data/jsonl.h"
+#include "policy/cpu_threads.h"
 #include "policy/file_io.h"
 #include "policy/policy_io.h"
 #include "trainer/evaluate.h"
@@ -28,7 +29,7 @@ const std::vector<FlagSpec> kFlags = {
     {"model", "model folder to start from; overrides init_from"},
     {"out", "output folder; overrides out_dir"},
     {"steps", "optimizer steps; overrides train.steps"},
-    {"threads", "CPU threads for LibTorch; overrides threads (default: LibTorch's choice)"},
+    {"threads", "CPU threads for LibTorch; overrides threads (default: one per CPU this process may use)"},
     {"set", "override any config value, KEY.PATH=VALUE (YAML), e.g. --set train.lr=1e-3; "
             "repeatable", /*is_switch=*/false, /*repeatable=*/true},
     CheckFlag(),
@@ -122,7 +123,7 @@ absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
     PrintConfigValid("sft", config_path);
     return absl::OkStatus();
   }
-  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  ConfigureCpuThreads(config.threads);
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(config.init_from));
 
   std::vector<LmExample> examples;

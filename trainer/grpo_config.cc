@@ -174,7 +174,7 @@ absl::StatusOr<GrpoRunConfig> LoadGrpoRunConfig(const std::string& path,
   RETURN_IF_ERROR(run.Read("dist_timeout_seconds", config.dist_timeout_seconds));
   RETURN_IF_ERROR(run.Read("dist_bucket_mb", config.dist_bucket_mb));
   RETURN_IF_ERROR(run.CheckAllKeysRead());
-  if (config.threads < 0) return run.Error("threads", "must be >= 0 (0: LibTorch's choice)");
+  if (config.threads < 0) return run.Error("threads", "must be >= 0 (0: one per CPU this process may use)");
   if (!(config.dist_timeout_seconds > 0)) return run.Error("dist_timeout_seconds", "must be > 0");
   if (!(config.dist_bucket_mb > 0)) return run.Error("dist_bucket_mb", "must be > 0");
   if (config.device != "cpu" && config.device != "cuda") {

@@ -66,7 +66,7 @@ struct GrpoRunConfig {
   std::string config_path;
   std::string out_dir;
   uint64_t seed = 0;
-  int64_t threads = 0;             // 0 keeps LibTorch's default
+  int64_t threads = 0;             // 0: one per usable CPU (ConfigureCpuThreads)
   std::string device = "cpu";
   // Data-parallel runs (aha launch, torchrun, SLURM): how long a rank waits for the others at
   // the rendezvous and at each collective before it fails, and the size of the buffers that

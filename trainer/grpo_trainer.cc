@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "policy/cpu_threads.h"
 #include "policy/file_io.h"
 #include "policy/token_scoring.h"
 #include "trainer/advantages.h"
@@ -181,7 +182,7 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   test_examples_ = std::move(inputs.test_examples);
   reflection_.emplace(std::move(inputs.reflection));
 
-  if (config_.threads > 0) torch::set_num_threads(static_cast<int>(config_.threads));
+  ConfigureCpuThreads(config_.threads);
   torch::manual_seed(config_.seed);
   LoadOptions load;
   ASSIGN_OR_RETURN(load.dtype, ParseDtype(config_.dtype));
