@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -27,6 +28,9 @@ SgemmFn LoadedSgemm() {
   }();
   return sgemm;
 }
+
+std::atomic<int64_t> blas_products{0};
+std::atomic<int64_t> operand_copies{0};
 
 // The memory layout of one (rows x cols) matrix of a batch, in BLAS terms.
 struct MatrixLayout {
@@ -77,6 +81,7 @@ torch::Tensor ReadableBy(const torch::Tensor& t, MatrixLayout* layout) {
   const int64_t rows = t.size(-2), cols = t.size(-1);
   if (LayoutOf(rows, cols, t.stride(-2), t.stride(-1), layout)) return t;
   auto copy = t.contiguous();
+  operand_copies.fetch_add(1, std::memory_order_relaxed);
   TORCH_CHECK(LayoutOf(rows, cols, copy.stride(-2), copy.stride(-1), layout),
               "BatchedMatmul: a contiguous (", rows, ", ", cols, ") matrix has no BLAS layout");
   return copy;
@@ -132,6 +137,7 @@ torch::Tensor BlasBatchedMatmul(SgemmFn sgemm, const torch::Tensor& a_in,
   constexpr int64_t kMinFlopsPerTask = int64_t{1} << 20;
   const int64_t grain = std::max<int64_t>(1, kMinFlopsPerTask / std::max<int64_t>(2 * m * n * k, 1));
   at::parallel_for(0, count, grain, multiply);
+  blas_products.fetch_add(1, std::memory_order_relaxed);
   return out;
 }
 
@@ -143,18 +149,19 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
     return BlasBatchedMatmul(LoadedSgemm(), a, b);
   }
 
-  // dA = dC B^T and dB = A^T dC. The transposes are strides, not copies.
+  // dA = dC B^T and dB = A^T dC. The transposes are strides, not copies. With create_graph
+  // the products go through torch::matmul, whose results carry a graph for second derivatives.
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& grad = grads[0];
+    const bool differentiable = torch::GradMode::is_enabled();
+    auto multiply = [&](const torch::Tensor& x, const torch::Tensor& y) {
+      return differentiable ? torch::matmul(x, y) : BlasBatchedMatmul(LoadedSgemm(), x, y);
+    };
     torch::Tensor grad_a, grad_b;
-    if (ctx->needs_input_grad(0)) {
-      grad_a = BlasBatchedMatmul(LoadedSgemm(), grad, saved[1].transpose(-1, -2));
-    }
-    if (ctx->needs_input_grad(1)) {
-      grad_b = BlasBatchedMatmul(LoadedSgemm(), saved[0].transpose(-1, -2), grad);
-    }
+    if (ctx->needs_input_grad(0)) grad_a = multiply(grad, saved[1].transpose(-1, -2));
+    if (ctx->needs_input_grad(1)) grad_b = multiply(saved[0].transpose(-1, -2), grad);
     return {grad_a, grad_b};
   }
 };
@@ -162,6 +169,11 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
 }  // namespace
 
 bool BatchedMatmulUsesBlas() { return LoadedSgemm() != nullptr; }
+
+BatchedMatmulCounts BatchedMatmulCountsSoFar() {
+  return {blas_products.load(std::memory_order_relaxed),
+          operand_copies.load(std::memory_order_relaxed)};
+}
 
 torch::Tensor BatchedMatmul(const torch::Tensor& a, const torch::Tensor& b) {
   if (LoadedSgemm() == nullptr || !FitsBlas(a, b)) return torch::matmul(a, b);

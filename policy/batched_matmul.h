@@ -15,6 +15,9 @@ namespace aha {
 // matrix and no tensor per matrix, with the batch split over LibTorch's threads. Transposed
 // operands (stride 1 in either of the last two dims) are read in place.
 //
+// The backward pass uses the direct path too, unless it runs with a graph of its own
+// (create_graph), where it uses torch::matmul so that second derivatives exist.
+//
 // Other dtypes and devices, broadcast batch dims, or a process without `sgemm_` use
 // torch::matmul. So does every call when the environment sets AHA_BATCHED_MATMUL=torch, which
 // bench/attention_matmul_bench and the A/B runs in docs/benchmarks.md use.
@@ -22,6 +25,15 @@ torch::Tensor BatchedMatmul(const torch::Tensor& a, const torch::Tensor& b);
 
 // Returns whether float32 CPU calls take the direct `sgemm_` path in this process.
 bool BatchedMatmulUsesBlas();
+
+// Counters of the direct path since the process started, for tests: products computed through
+// `sgemm_` (forward and backward) and operands copied first because BLAS could not read them
+// in place.
+struct BatchedMatmulCounts {
+  int64_t blas_products = 0;
+  int64_t operand_copies = 0;
+};
+BatchedMatmulCounts BatchedMatmulCountsSoFar();
 
 }  // namespace aha
 

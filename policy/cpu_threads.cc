@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -12,7 +13,10 @@
 namespace aha {
 
 int AutomaticCpuThreads() {
-  if (std::getenv("OMP_NUM_THREADS") != nullptr) return 0;
+  // LibTorch reads both itself.
+  if (std::getenv("OMP_NUM_THREADS") != nullptr || std::getenv("MKL_NUM_THREADS") != nullptr) {
+    return 0;
+  }
   int cpus = 0;
   cpu_set_t mask;
   if (sched_getaffinity(0, sizeof(mask), &mask) == 0) cpus = CPU_COUNT(&mask);
@@ -25,7 +29,8 @@ int AutomaticCpuThreads() {
 }
 
 int ConfigureCpuThreads(int64_t requested) {
-  const int threads = requested > 0 ? static_cast<int>(requested) : AutomaticCpuThreads();
+  const int threads = requested > 0 ? static_cast<int>(std::min<int64_t>(requested, INT_MAX))
+                                    : AutomaticCpuThreads();
   if (threads > 0) torch::set_num_threads(threads);
   return torch::get_num_threads();
 }

@@ -1,6 +1,7 @@
 #include "policy/fused_rms_norm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -9,6 +10,8 @@
 
 namespace aha {
 namespace {
+
+std::atomic<int64_t> fused_calls{0};
 
 // Rows per parallel task: at least ~32K elements, so that a decode step's few rows stay on one
 // thread instead of paying for a parallel region.
@@ -110,15 +113,38 @@ class FusedRmsNormFunction : public torch::autograd::Function<FusedRmsNormFuncti
                         y.data_ptr<scalar_t>(), inverse_rms.data_ptr<float>(), rows, width,
                         static_cast<float>(eps));
     });
-    ctx->save_for_backward({x, weight, inverse_rms});
+    // The inputs as given, so that a backward pass with create_graph can differentiate
+    // through them. x's contiguous copy has no history here, because autograd is off.
+    ctx->save_for_backward({x_in, weight_in, inverse_rms});
+    ctx->saved_data["eps"] = eps;
+    fused_calls.fetch_add(1, std::memory_order_relaxed);
     return y;
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
                                                torch::autograd::tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor& x = saved[0];
-    const torch::Tensor& weight = saved[1];
+    if (torch::GradMode::is_enabled()) {
+      // create_graph: the op-by-op version's gradients, which carry a graph of their own.
+      const double eps = ctx->saved_data["eps"].toDouble();
+      torch::autograd::tensor_list inputs, result = {torch::Tensor(), torch::Tensor(),
+                                                     torch::Tensor()};
+      std::vector<size_t> positions;
+      for (size_t i = 0; i < 2; ++i) {
+        if (saved[i].requires_grad()) {
+          inputs.push_back(saved[i]);
+          positions.push_back(i);
+        }
+      }
+      if (inputs.empty()) return result;
+      auto y = RmsNormByOps(saved[0], saved[1], eps);
+      auto partial = torch::autograd::grad({y}, inputs, {grads[0]}, /*retain_graph=*/true,
+                                           /*create_graph=*/true, /*allow_unused=*/true);
+      for (size_t j = 0; j < positions.size(); ++j) result[positions[j]] = partial[j];
+      return result;
+    }
+    const torch::Tensor x = saved[0].contiguous();
+    const torch::Tensor weight = saved[1].contiguous();
     const torch::Tensor& inverse_rms = saved[2];
     const torch::Tensor grad_y = grads[0].contiguous();
     const int64_t width = x.size(-1);
@@ -142,6 +168,8 @@ torch::Tensor RmsNormByOps(const torch::Tensor& x, const torch::Tensor& weight, 
   auto normalized = x32 * torch::rsqrt(variance + eps);
   return weight * normalized.to(x.scalar_type());
 }
+
+int64_t FusedRmsNormCallsSoFar() { return fused_calls.load(std::memory_order_relaxed); }
 
 torch::Tensor FusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {
   const bool fits = x.device().is_cpu() && weight.device().is_cpu() && x.dim() >= 1 &&

@@ -1,6 +1,7 @@
 #include "policy/skinny_linear.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -73,6 +74,8 @@ bool CpuHasAvx512() { return false; }
 
 #endif
 
+std::atomic<int64_t> loop_calls{0};
+
 bool Enabled() {
   static const bool enabled = [] {
     const char* choice = std::getenv("AHA_SKINNY_LINEAR");
@@ -105,6 +108,8 @@ bool Fits(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tens
 
 bool SkinnyLinearAvailable() { return Enabled(); }
 
+int64_t SkinnyLinearCallsSoFar() { return loop_calls.load(std::memory_order_relaxed); }
+
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
   if (!Enabled() || !Fits(x, weight, bias)) {
@@ -125,6 +130,7 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
   at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
     SkinnyRows(x_data, m, k, w_data, bias_data, begin * 4, std::min(n, end * 4), y_data, n);
   });
+  loop_calls.fetch_add(1, std::memory_order_relaxed);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = n;
   return y.view(shape);

@@ -31,6 +31,9 @@ inline constexpr int64_t kMaxSkinnyRows = 64;
 // Returns whether this process takes the AVX-512 loop for rows that fit.
 bool SkinnyLinearAvailable();
 
+// Returns how many calls took the AVX-512 loop since the process started, for tests.
+int64_t SkinnyLinearCallsSoFar();
+
 }  // namespace aha
 
 #endif  // AHA_POLICY_SKINNY_LINEAR_H_

@@ -12,8 +12,11 @@ double MaxRelativeError(const torch::Tensor& got, const torch::Tensor& want) {
 }
 
 // Forward and both gradients against torch::matmul, for a (..., M, K) and b (..., K, N) in
-// whatever strides the caller made them with.
-void ExpectMatchesTorch(const torch::Tensor& a_in, const torch::Tensor& b_in) {
+// whatever strides the caller made them with. `products` is how many of the three products
+// (forward, then each gradient) must go through `sgemm_`, so a silent fallback fails.
+void ExpectMatchesTorch(const torch::Tensor& a_in, const torch::Tensor& b_in,
+                        int64_t products = 3) {
+  const BatchedMatmulCounts before = BatchedMatmulCountsSoFar();
   auto a = a_in.detach().requires_grad_(true);
   auto b = b_in.detach().requires_grad_(true);
   auto a_ref = a_in.detach().requires_grad_(true);
@@ -29,6 +32,14 @@ void ExpectMatchesTorch(const torch::Tensor& a_in, const torch::Tensor& b_in) {
   want.backward(grad_out);
   EXPECT_LT(MaxRelativeError(a.grad(), a_ref.grad()), 1e-5);
   EXPECT_LT(MaxRelativeError(b.grad(), b_ref.grad()), 1e-5);
+  EXPECT_EQ(BatchedMatmulCountsSoFar().blas_products - before.blas_products, products);
+}
+
+// Operand copies made by one forward product.
+int64_t ForwardCopies(const torch::Tensor& a, const torch::Tensor& b) {
+  const BatchedMatmulCounts before = BatchedMatmulCountsSoFar();
+  BatchedMatmul(a, b);
+  return BatchedMatmulCountsSoFar().operand_copies - before.operand_copies;
 }
 
 TEST(BatchedMatmulTest, FindsTheLoadedBlas) {
@@ -48,6 +59,8 @@ TEST(BatchedMatmulTest, TransposedOperandsAreReadInPlace) {
   auto k = torch::randn({2, 2, 5, 8});
   ExpectMatchesTorch(q, k.transpose(-1, -2));
   ExpectMatchesTorch(torch::randn({2, 2, 8, 6}).transpose(-1, -2), k.transpose(-1, -2));
+  EXPECT_EQ(ForwardCopies(q, k.transpose(-1, -2)), 0);
+  EXPECT_EQ(ForwardCopies(torch::randn({2, 2, 8, 6}).transpose(-1, -2), k.transpose(-1, -2)), 0);
 }
 
 TEST(BatchedMatmulTest, UnmergeableBatchDimsMatchTorch) {
@@ -64,9 +77,11 @@ TEST(BatchedMatmulTest, ExpandedAndSlicedOperandsMatchTorch) {
   // A stride-0 matrix dim has no BLAS layout and is copied. A narrowed one keeps its stride.
   auto row = torch::randn({2, 1, 6}).expand({2, 4, 6});
   ExpectMatchesTorch(row, torch::randn({2, 6, 3}));
+  EXPECT_EQ(ForwardCopies(row, torch::randn({2, 6, 3})), 1);
   auto cache = torch::randn({2, 9, 6});
   ExpectMatchesTorch(torch::randn({2, 3, 5}), cache.narrow(1, 0, 5));
   ExpectMatchesTorch(torch::randn({2, 3, 6}), cache.narrow(1, 0, 5).transpose(-1, -2));
+  EXPECT_EQ(ForwardCopies(torch::randn({2, 3, 6}), cache.narrow(1, 0, 5).transpose(-1, -2)), 0);
 }
 
 TEST(BatchedMatmulTest, SizeOneAndEmptyDimsMatchTorch) {
@@ -91,14 +106,30 @@ TEST(BatchedMatmulTest, ParallelBatchMatchesTorch) {
   at::set_num_threads(previous);
 }
 
+TEST(BatchedMatmulTest, SecondDerivativesMatchTorch) {
+  torch::manual_seed(7);
+  auto a = torch::randn({2, 3, 4}, torch::requires_grad());
+  auto b = torch::randn({2, 4, 5}, torch::requires_grad());
+  auto a_ref = a.detach().clone().requires_grad_(true);
+  auto b_ref = b.detach().clone().requires_grad_(true);
+  // d/db of sum((dL/da)^2) with L = sum(a @ b): needs a graph through the backward pass.
+  auto grad_a = torch::autograd::grad({BatchedMatmul(a, b).sum()}, {a}, {}, true, true)[0];
+  auto grad_a_ref = torch::autograd::grad({torch::matmul(a_ref, b_ref).sum()}, {a_ref}, {}, true,
+                                          true)[0];
+  ASSERT_TRUE(grad_a.requires_grad());
+  grad_a.pow(2).sum().backward();
+  grad_a_ref.pow(2).sum().backward();
+  EXPECT_LT(MaxRelativeError(b.grad(), b_ref.grad()), 1e-5);
+}
+
 TEST(BatchedMatmulTest, OtherDtypesAndShapesUseTorch) {
   torch::manual_seed(6);
   auto a = torch::randn({2, 3, 4}).to(torch::kBFloat16);
   auto b = torch::randn({2, 4, 5}).to(torch::kBFloat16);
   EXPECT_TRUE(torch::equal(BatchedMatmul(a, b), torch::matmul(a, b)));
   // Broadcast batch dims are torch::matmul's job too.
-  ExpectMatchesTorch(torch::randn({2, 3, 4}), torch::randn({1, 4, 5}));
-  ExpectMatchesTorch(torch::randn({3, 4}), torch::randn({4, 5}));
+  ExpectMatchesTorch(torch::randn({2, 3, 4}), torch::randn({1, 4, 5}), /*products=*/0);
+  ExpectMatchesTorch(torch::randn({3, 4}), torch::randn({4, 5}), /*products=*/0);
 }
 
 }  // namespace

@@ -45,20 +45,37 @@ int UsableCpus() {
 TEST(CpuThreadsTest, OmpNumThreadsDefersToLibTorch) {
   ScopedEnv omp("OMP_NUM_THREADS", "1");
   EXPECT_EQ(AutomaticCpuThreads(), 0);
+  const int previous = torch::get_num_threads();
+  torch::set_num_threads(3);
+  EXPECT_EQ(ConfigureCpuThreads(0), 3);  // left alone
+  torch::set_num_threads(previous);
+}
+
+TEST(CpuThreadsTest, MklNumThreadsDefersToLibTorch) {
+  ScopedEnv omp("OMP_NUM_THREADS", nullptr);
+  ScopedEnv mkl("MKL_NUM_THREADS", "1");
+  EXPECT_EQ(AutomaticCpuThreads(), 0);
 }
 
 TEST(CpuThreadsTest, AutomaticCountIsTheUsableCpus) {
   ScopedEnv omp("OMP_NUM_THREADS", nullptr);
+  ScopedEnv mkl("MKL_NUM_THREADS", nullptr);
   ScopedEnv local("LOCAL_WORLD_SIZE", nullptr);
   EXPECT_EQ(AutomaticCpuThreads(), UsableCpus());
+  const int previous = torch::get_num_threads();
+  EXPECT_EQ(ConfigureCpuThreads(0), UsableCpus());
+  torch::set_num_threads(previous);
 }
 
 TEST(CpuThreadsTest, LocalRanksShareTheCpus) {
   ScopedEnv omp("OMP_NUM_THREADS", nullptr);
+  ScopedEnv mkl("MKL_NUM_THREADS", nullptr);
   ScopedEnv local("LOCAL_WORLD_SIZE", "2");
   EXPECT_EQ(AutomaticCpuThreads(), std::max(1, UsableCpus() / 2));
   ScopedEnv many("LOCAL_WORLD_SIZE", "1000");
   EXPECT_EQ(AutomaticCpuThreads(), 1);
+  ScopedEnv garbage("LOCAL_WORLD_SIZE", "two");  // not a number: counted as one rank
+  EXPECT_EQ(AutomaticCpuThreads(), UsableCpus());
 }
 
 TEST(CpuThreadsTest, RequestedCountWins) {

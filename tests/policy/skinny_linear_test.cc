@@ -22,6 +22,7 @@ TEST(SkinnyLinearTest, RowCountsAndOddShapesMatchTorch) {
   SKIP_WITHOUT_AVX512();
   torch::NoGradGuard no_grad;
   torch::manual_seed(0);
+  const int64_t calls_before = SkinnyLinearCallsSoFar();
   for (int64_t k : {1, 15, 16, 33, 896}) {
     for (int64_t n : {1, 3, 4, 9, 130}) {
       auto weight = torch::randn({n, k});
@@ -38,6 +39,8 @@ TEST(SkinnyLinearTest, RowCountsAndOddShapesMatchTorch) {
       }
     }
   }
+  // Every call above took the loop, not torch.
+  EXPECT_EQ(SkinnyLinearCallsSoFar() - calls_before, 5 * 5 * kMaxSkinnyRows * 2);
 }
 
 TEST(SkinnyLinearTest, KeepsLeadingDimsAndReadsStridedInput) {
@@ -46,7 +49,9 @@ TEST(SkinnyLinearTest, KeepsLeadingDimsAndReadsStridedInput) {
   torch::manual_seed(1);
   auto weight = torch::randn({40, 24});
   auto x = torch::randn({24, 3, 2}).permute({1, 2, 0});  // (3, 2, 24), not contiguous
+  const int64_t calls_before = SkinnyLinearCallsSoFar();
   auto y = Linear(x, weight, torch::Tensor());
+  EXPECT_EQ(SkinnyLinearCallsSoFar() - calls_before, 1);
   ASSERT_EQ(y.sizes(), torch::IntArrayRef({3, 2, 40}));
   EXPECT_LT(MaxRelativeError(y, torch::matmul(x, weight.t())), 1e-5);
 }
@@ -68,13 +73,16 @@ TEST(SkinnyLinearTest, GradientsStillFlowThroughTorch) {
   torch::manual_seed(3);
   auto weight = torch::randn({6, 8}, torch::requires_grad());
   auto x = torch::randn({2, 8});
+  const int64_t calls_before = SkinnyLinearCallsSoFar();
   Linear(x, weight, torch::Tensor()).sum().backward();
+  EXPECT_EQ(SkinnyLinearCallsSoFar(), calls_before);
   ASSERT_TRUE(weight.grad().defined());
   EXPECT_LT(MaxRelativeError(weight.grad(), x.sum(0).expand({6, 8})), 1e-6);
 }
 
 TEST(SkinnyLinearTest, ManyRowsAndOtherDtypesUseTorch) {
   torch::NoGradGuard no_grad;
+  const int64_t calls_before = SkinnyLinearCallsSoFar();
   torch::manual_seed(4);
   auto weight = torch::randn({7, 8});
   auto x = torch::randn({kMaxSkinnyRows + 1, 8});
@@ -84,6 +92,7 @@ TEST(SkinnyLinearTest, ManyRowsAndOtherDtypesUseTorch) {
   auto w16 = weight.to(torch::kBFloat16);
   EXPECT_TRUE(torch::equal(Linear(x16, w16, torch::Tensor()),
                            torch::nn::functional::linear(x16, w16, torch::Tensor())));
+  EXPECT_EQ(SkinnyLinearCallsSoFar(), calls_before);
 }
 
 }  // namespace
