@@ -1,5 +1,6 @@
 // The decode step's linear layers through aha::Linear (policy/skinny_linear.h) against
-// torch::nn::functional::linear, in GB/s of weights read, on the Qwen2.5-0.5B shape's matrices.
+// torch::nn::functional::linear, in GB/s of weights read, on the Qwen2.5-0.5B shape's matrices,
+// in float32 or (--dtype bf16) bfloat16.
 // Each measurement cycles over 24 distinct copies of a matrix, as a decode step passes through
 // 24 layers, so the weights come from memory and not from the caches.
 //
@@ -46,11 +47,12 @@ absl::Status Run(int argc, char** argv) {
   for (const Matrix& matrix : matrices) {
     std::vector<torch::Tensor> weights;
     for (int64_t c = 0; c < matrix.copies; ++c) {
-      weights.push_back(torch::randn({matrix.out, matrix.in}));
+      weights.push_back(torch::randn({matrix.out, matrix.in}).to(common->dtype));
     }
-    const double bytes = 4.0 * matrix.out * matrix.in * matrix.copies;
+    const double bytes = static_cast<double>(torch::elementSize(common->dtype)) * matrix.out *
+                         matrix.in * matrix.copies;
     for (int64_t rows : {1, 4, 8, 16, 32, 64}) {
-      auto x = torch::randn({rows, matrix.in});
+      auto x = torch::randn({rows, matrix.in}).to(common->dtype);
       const RunTimes ours = TimeRuns(common->repeats, [&] {
         for (const auto& w : weights) Linear(x, w, torch::Tensor());
       });

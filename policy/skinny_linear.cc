@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 
 #include <ATen/Parallel.h>
 
@@ -16,18 +17,39 @@ namespace {
 
 #if defined(__x86_64__)
 
-// y (M, N) = x (M, K) @ w (N, K)^T + bias, for weight rows [row_begin, row_end). Each weight
-// row is read from memory once: a block of 4 of them (4 * K floats, 14 KiB for K = 896) stays
-// in L1 while every group of 4 input rows passes over it, with 16 accumulators.
+// Loads 16 elements as float32. A bfloat16 is the top half of a float32's bits.
+__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const c10::BFloat16* p) {
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+// Loads the first `count` (below 16) elements as float32, zero beyond them.
+template <typename T>
+__attribute__((target("avx512f"), always_inline)) inline __m512 LoadTail(const T* p,
+                                                                         int64_t count) {
+  T buffer[16];
+  std::memset(static_cast<void*>(buffer), 0, sizeof(buffer));
+  std::memcpy(static_cast<void*>(buffer), p, count * sizeof(T));
+  return Load16(buffer);
+}
+
+// y (M, N) = x (M, K) @ w (N, K)^T + bias, for weight rows [row_begin, row_end), with w, bias
+// and y of type T (float or bfloat16), x in float32 and float32 sums. Each weight row is read from memory once: a block of 4 of them
+// (4 * K floats, 14 KiB for K = 896) stays in L1 while every group of 4 input rows passes over
+// it, with 16 accumulators. A bfloat16 output is rounded once, to nearest even.
+template <typename T>
 __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, int64_t k,
-                                                     const float* w, const float* bias,
-                                                     int64_t row_begin, int64_t row_end,
-                                                     float* y, int64_t n) {
+                                                     const T* w, const T* bias,
+                                                     int64_t row_begin, int64_t row_end, T* y,
+                                                     int64_t n) {
   const int64_t k_vector = k / 16 * 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (k - k_vector)) - 1);
   for (int64_t j = row_begin; j < row_end; j += 4) {
     const int64_t weight_rows = std::min<int64_t>(4, row_end - j);
-    const float* w_row[4];
+    const T* w_row[4];
     // A short last block repeats its last row, so the loop body stays the same.
     for (int i = 0; i < 4; ++i) w_row[i] = w + (j + std::min<int64_t>(i, weight_rows - 1)) * k;
     for (int64_t m0 = 0; m0 < m; m0 += 4) {
@@ -40,24 +62,24 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
       }
       for (int64_t c = 0; c < k_vector; c += 16) {
         __m512 wv[4];
-        for (int i = 0; i < 4; ++i) wv[i] = _mm512_loadu_ps(w_row[i] + c);
+        for (int i = 0; i < 4; ++i) wv[i] = Load16(w_row[i] + c);
         for (int r = 0; r < 4; ++r) {
-          const __m512 xv = _mm512_loadu_ps(x_row[r] + c);
+          const __m512 xv = Load16(x_row[r] + c);
           for (int i = 0; i < 4; ++i) acc[i][r] = _mm512_fmadd_ps(wv[i], xv, acc[i][r]);
         }
       }
       if (k_vector < k) {
         __m512 wv[4];
-        for (int i = 0; i < 4; ++i) wv[i] = _mm512_maskz_loadu_ps(tail, w_row[i] + k_vector);
+        for (int i = 0; i < 4; ++i) wv[i] = LoadTail(w_row[i] + k_vector, k - k_vector);
         for (int r = 0; r < 4; ++r) {
-          const __m512 xv = _mm512_maskz_loadu_ps(tail, x_row[r] + k_vector);
+          const __m512 xv = LoadTail(x_row[r] + k_vector, k - k_vector);
           for (int i = 0; i < 4; ++i) acc[i][r] = _mm512_fmadd_ps(wv[i], xv, acc[i][r]);
         }
       }
       for (int64_t r = 0; r < input_rows; ++r) {
         for (int64_t i = 0; i < weight_rows; ++i) {
-          const float b = bias != nullptr ? bias[j + i] : 0.0f;
-          y[(m0 + r) * n + j + i] = _mm512_reduce_add_ps(acc[i][r]) + b;
+          const float b = bias != nullptr ? static_cast<float>(bias[j + i]) : 0.0f;
+          y[(m0 + r) * n + j + i] = static_cast<T>(_mm512_reduce_add_ps(acc[i][r]) + b);
         }
       }
     }
@@ -68,8 +90,9 @@ bool CpuHasAvx512() { return __builtin_cpu_supports("avx512f"); }
 
 #else
 
-void SkinnyRows(const float*, int64_t, int64_t, const float*, const float*, int64_t, int64_t,
-                float*, int64_t) {}
+template <typename T>
+void SkinnyRows(const float*, int64_t, int64_t, const T*, const T*, int64_t, int64_t, T*,
+                int64_t) {}
 bool CpuHasAvx512() { return false; }
 
 #endif
@@ -90,12 +113,14 @@ bool Fits(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tens
                                         (bias.defined() && bias.requires_grad()))) {
     return false;
   }
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32 || x.dim() < 1) return false;
-  if (!weight.device().is_cpu() || weight.scalar_type() != torch::kFloat32 ||
+  const torch::ScalarType dtype = x.scalar_type();
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) return false;
+  if (!x.device().is_cpu() || x.dim() < 1) return false;
+  if (!weight.device().is_cpu() || weight.scalar_type() != dtype ||
       weight.dim() != 2 || !weight.is_contiguous() || weight.size(1) != x.size(-1)) {
     return false;
   }
-  if (bias.defined() && (!bias.device().is_cpu() || bias.scalar_type() != torch::kFloat32 ||
+  if (bias.defined() && (!bias.device().is_cpu() || bias.scalar_type() != dtype ||
                          bias.dim() != 1 || bias.size(0) != weight.size(0))) {
     return false;
   }
@@ -117,19 +142,28 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
   }
   const int64_t k = x.size(-1), n = weight.size(0);
   const int64_t m = x.numel() / k;
-  const torch::Tensor x_rows = x.reshape({m, k}).contiguous();
+  // The input rows in float32, converted once here instead of in every block of weight rows.
+  const torch::Tensor x_rows = x.reshape({m, k}).to(torch::kFloat32).contiguous();
   const torch::Tensor bias_contiguous = bias.defined() ? bias.contiguous() : bias;
   auto y = torch::empty({m, n}, x.options());
-  const float* x_data = x_rows.data_ptr<float>();
-  const float* w_data = weight.data_ptr<float>();
-  const float* bias_data = bias.defined() ? bias_contiguous.data_ptr<float>() : nullptr;
-  float* y_data = y.data_ptr<float>();
-  // Tasks of whole 4-row blocks, each reading at least ~32 KiB of weights.
+  // Tasks of whole 4-row blocks, each reading at least ~32 KiB of float32 weights.
   const int64_t blocks = (n + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, 2048 / k);
-  at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
-    SkinnyRows(x_data, m, k, w_data, bias_data, begin * 4, std::min(n, end * 4), y_data, n);
-  });
+  auto run = [&](auto* type_tag) {
+    using T = std::remove_pointer_t<decltype(type_tag)>;
+    const float* x_data = x_rows.data_ptr<float>();
+    const T* w_data = weight.data_ptr<T>();
+    const T* bias_data = bias.defined() ? bias_contiguous.data_ptr<T>() : nullptr;
+    T* y_data = y.data_ptr<T>();
+    at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
+      SkinnyRows<T>(x_data, m, k, w_data, bias_data, begin * 4, std::min(n, end * 4), y_data, n);
+    });
+  };
+  if (x.scalar_type() == torch::kBFloat16) {
+    run(static_cast<c10::BFloat16*>(nullptr));
+  } else {
+    run(static_cast<float*>(nullptr));
+  }
   loop_calls.fetch_add(1, std::memory_order_relaxed);
   std::vector<int64_t> shape = x.sizes().vec();
   shape.back() = n;

@@ -15,9 +15,10 @@ namespace aha {
 // input rows at a time, with the weight rows split over LibTorch's threads. The same matrices
 // read at 20.8 to 26.7 GB/s.
 //
-// The loop takes float32 CPU input of at most kMaxSkinnyRows rows, with autograd off, on a
-// CPU with AVX-512. Anything else, or AHA_SKINNY_LINEAR=torch in the environment, goes to
-// torch::nn::functional::linear.
+// The loop takes float32 or bfloat16 CPU input (weights of the same dtype) of at most
+// kMaxSkinnyRows rows, with autograd off, on a CPU with AVX-512. It sums in float32 and rounds
+// a bfloat16 result once. Anything else, or AHA_SKINNY_LINEAR=torch in the environment, goes
+// to torch::nn::functional::linear.
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias);
 

@@ -69,6 +69,28 @@ TEST(SkinnyLinearTest, ManyWeightRowsOverThreadsMatchTorch) {
   at::set_num_threads(previous);
 }
 
+TEST(SkinnyLinearTest, BFloat16MatchesFloat32SumsRoundedOnce) {
+  SKIP_WITHOUT_AVX512();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(5);
+  const int64_t calls_before = SkinnyLinearCallsSoFar();
+  for (int64_t k : {7, 16, 40, 896}) {
+    auto weight = torch::randn({37, k}).to(torch::kBFloat16);
+    auto bias = torch::randn({37}).to(torch::kBFloat16);
+    auto x = torch::randn({5, k}).to(torch::kBFloat16);
+    auto y = Linear(x, weight, bias);
+    ASSERT_EQ(y.scalar_type(), torch::kBFloat16);
+    // The float32 product of the same bfloat16 values, rounded once.
+    auto want = torch::nn::functional::linear(x.to(torch::kFloat32), weight.to(torch::kFloat32),
+                                              bias.to(torch::kFloat32));
+    // At most one bfloat16 step (2^-7 of the value's power of two) from the exact rounding,
+    // because the float32 sums run in a different order.
+    auto step = torch::pow(2.0, torch::floor(torch::log2(want.abs().clamp_min(1e-30))) - 7);
+    EXPECT_TRUE(((y.to(torch::kFloat32) - want).abs() <= step).all().item<bool>()) << "k " << k;
+  }
+  EXPECT_EQ(SkinnyLinearCallsSoFar() - calls_before, 4);
+}
+
 TEST(SkinnyLinearTest, GradientsStillFlowThroughTorch) {
   torch::manual_seed(3);
   auto weight = torch::randn({6, 8}, torch::requires_grad());
@@ -88,10 +110,10 @@ TEST(SkinnyLinearTest, ManyRowsAndOtherDtypesUseTorch) {
   auto x = torch::randn({kMaxSkinnyRows + 1, 8});
   EXPECT_TRUE(torch::equal(Linear(x, weight, torch::Tensor()),
                            torch::nn::functional::linear(x, weight, torch::Tensor())));
-  auto x16 = torch::randn({2, 8}).to(torch::kBFloat16);
-  auto w16 = weight.to(torch::kBFloat16);
-  EXPECT_TRUE(torch::equal(Linear(x16, w16, torch::Tensor()),
-                           torch::nn::functional::linear(x16, w16, torch::Tensor())));
+  auto x64 = torch::randn({2, 8}).to(torch::kFloat64);
+  auto w64 = weight.to(torch::kFloat64);
+  EXPECT_TRUE(torch::equal(Linear(x64, w64, torch::Tensor()),
+                           torch::nn::functional::linear(x64, w64, torch::Tensor())));
   EXPECT_EQ(SkinnyLinearCallsSoFar(), calls_before);
 }
 
