@@ -60,7 +60,18 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
       for (int i = 0; i < 4; ++i) {
         for (int r = 0; r < 4; ++r) acc[i][r] = _mm512_setzero_ps();
       }
+      // For bfloat16 the next block's 4 rows, contiguous after this one's, are prefetched
+      // during the first pass. With rows of 1.75 KiB the hardware prefetcher alone read 13 GB/s
+      // in a throwaway test, and 18 GB/s with this. float32 rows read as fast without it.
+      const char* next_block = reinterpret_cast<const char*>(w + (j + 4) * k);
+      const bool prefetch = sizeof(T) < sizeof(float) && m0 == 0 && j + 4 < row_end;
       for (int64_t c = 0; c < k_vector; c += 16) {
+        if (prefetch) {
+          // 16 columns of 4 rows are 4 * sizeof(T) cache lines of the next block.
+          for (size_t line = 0; line < sizeof(T); ++line) {
+            _mm_prefetch(next_block + (c / 16 * sizeof(T) + line) * 64, _MM_HINT_T0);
+          }
+        }
         __m512 wv[4];
         for (int i = 0; i < 4; ++i) wv[i] = Load16(w_row[i] + c);
         for (int r = 0; r < 4; ++r) {
