@@ -3,13 +3,12 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "tests/policy/tensor_checks.h"
+
 namespace aha {
 namespace {
 
-double MaxRelativeError(const torch::Tensor& got, const torch::Tensor& want) {
-  const double scale = std::max(1.0, want.abs().max().item<double>());
-  return (got - want).abs().max().item<double>() / scale;
-}
+using testing::MaxRelativeError;
 
 // Forward and both gradients against torch::matmul, for a (..., M, K) and b (..., K, N) in
 // whatever strides the caller made them with. `products` is how many of the three products

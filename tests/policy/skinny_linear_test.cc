@@ -3,18 +3,17 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "tests/policy/tensor_checks.h"
+
 namespace aha {
 namespace {
+
+using testing::MaxRelativeError;
 
 // The loop under test needs AVX-512. Without it every call goes to torch, so the comparisons
 // would test nothing and are skipped instead.
 #define SKIP_WITHOUT_AVX512()                                              \
   if (!SkinnyLinearAvailable()) GTEST_SKIP() << "this CPU has no AVX-512"
-
-double MaxRelativeError(const torch::Tensor& got, const torch::Tensor& want) {
-  const double scale = std::max(1.0, want.abs().max().item<double>());
-  return (got - want).abs().max().item<double>() / scale;
-}
 
 // Every row count up to the limit, with widths that leave a partial vector and a partial block
 // of 4 weight rows.
