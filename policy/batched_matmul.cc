@@ -121,14 +121,14 @@ torch::Tensor BlasBatchedMatmul(SgemmFn sgemm, const torch::Tensor& a_in,
   const char trans_a = a_layout.column_major ? 'T' : 'N';
   const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
   const int ldc = std::max(ni, 1);
-  const float one = 1.0f, zero = 0.0f;
+  const float alpha = 1.0f, beta = 0.0f;
   const float* a_data = a.data_ptr<float>();
   const float* b_data = b.data_ptr<float>();
   float* out_data = out.data_ptr<float>();
   auto multiply = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
-      sgemm(&trans_b, &trans_a, &ni, &mi, &ki, &one, b_data + b_offsets[i], &b_layout.ld,
-            a_data + a_offsets[i], &a_layout.ld, &zero, out_data + i * m * n, &ldc);
+      sgemm(&trans_b, &trans_a, &ni, &mi, &ki, &alpha, b_data + b_offsets[i], &b_layout.ld,
+            a_data + a_offsets[i], &a_layout.ld, &beta, out_data + i * m * n, &ldc);
     }
   };
   // Each task gets at least ~1 MFLOP, so a small decode-step product does not pay for a
