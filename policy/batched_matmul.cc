@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <climits>
-#include <cstdlib>
-#include <cstring>
 #include <vector>
 
 #include <ATen/Parallel.h>
+
+#include "policy/kernel_switch.h"
 
 namespace aha {
 namespace {
@@ -22,8 +22,7 @@ using SgemmFn = void (*)(const char* transa, const char* transb, const int* m, c
 
 SgemmFn LoadedSgemm() {
   static const SgemmFn sgemm = []() -> SgemmFn {
-    const char* choice = std::getenv("AHA_BATCHED_MATMUL");
-    if (choice != nullptr && std::strcmp(choice, "torch") == 0) return nullptr;
+    if (KernelSwitchedToTorch("AHA_BATCHED_MATMUL")) return nullptr;
     return reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
   }();
   return sgemm;

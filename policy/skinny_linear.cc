@@ -2,11 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
 #include <ATen/Parallel.h>
+
+#include "policy/kernel_switch.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -112,8 +113,7 @@ std::atomic<int64_t> loop_calls{0};
 
 bool Enabled() {
   static const bool enabled = [] {
-    const char* choice = std::getenv("AHA_SKINNY_LINEAR");
-    if (choice != nullptr && std::strcmp(choice, "torch") == 0) return false;
+    if (KernelSwitchedToTorch("AHA_SKINNY_LINEAR")) return false;
     return CpuHasAvx512();
   }();
   return enabled;
