@@ -140,17 +140,43 @@ bool Fits(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tens
   return rows >= 1 && rows <= kMaxSkinnyRows && k >= 1 && weight.size(0) >= 1;
 }
 
+std::atomic<int64_t> padded_calls{0};
+
+bool PaddingEnabled() {
+  static const bool enabled = !KernelSwitchedToTorch("AHA_LINEAR_ROW_PADDING");
+  return enabled;
+}
+
+// torch's linear on float32 CPU rows padded with zero rows to a multiple of
+// kLinearRowMultiple, and the padding cut off again. Autograd sees the pad and the cut, so
+// gradients are those of the unpadded product.
+torch::Tensor RowPaddedLinear(const torch::Tensor& x, const torch::Tensor& weight,
+                              const torch::Tensor& bias) {
+  const int64_t k = x.size(-1);
+  const int64_t m = k > 0 ? x.numel() / k : 0;
+  const int64_t padded = (m + kLinearRowMultiple - 1) / kLinearRowMultiple * kLinearRowMultiple;
+  if (padded == m || m < kMinPaddedLinearRows || !x.device().is_cpu() ||
+      x.scalar_type() != torch::kFloat32 || !PaddingEnabled()) {
+    return torch::nn::functional::linear(x, weight, bias);
+  }
+  auto rows = torch::constant_pad_nd(x.reshape({m, k}), {0, 0, 0, padded - m});
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  padded_calls.fetch_add(1, std::memory_order_relaxed);
+  return torch::nn::functional::linear(rows, weight, bias).narrow(0, 0, m).view(shape);
+}
+
 }  // namespace
 
 bool SkinnyLinearAvailable() { return Enabled(); }
 
 int64_t SkinnyLinearCallsSoFar() { return loop_calls.load(std::memory_order_relaxed); }
 
+int64_t RowPaddedLinearCallsSoFar() { return padded_calls.load(std::memory_order_relaxed); }
+
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
-  if (!Enabled() || !Fits(x, weight, bias)) {
-    return torch::nn::functional::linear(x, weight, bias);
-  }
+  if (!Enabled() || !Fits(x, weight, bias)) return RowPaddedLinear(x, weight, bias);
   const int64_t k = x.size(-1), n = weight.size(0);
   const int64_t m = x.numel() / k;
   // The input rows in float32, converted once here instead of in every block of weight rows.

@@ -107,13 +107,59 @@ TEST(SkinnyLinearTest, ManyRowsAndOtherDtypesUseTorch) {
   torch::manual_seed(4);
   auto weight = torch::randn({7, 8});
   auto x = torch::randn({kMaxSkinnyRows + 1, 8});
-  EXPECT_TRUE(torch::equal(Linear(x, weight, torch::Tensor()),
-                           torch::nn::functional::linear(x, weight, torch::Tensor())));
+  // Row padding may round differently from the unpadded product.
+  EXPECT_LT(MaxRelativeError(Linear(x, weight, torch::Tensor()),
+                             torch::nn::functional::linear(x, weight, torch::Tensor())), 1e-6);
   auto x64 = torch::randn({2, 8}).to(torch::kFloat64);
   auto w64 = weight.to(torch::kFloat64);
   EXPECT_TRUE(torch::equal(Linear(x64, w64, torch::Tensor()),
                            torch::nn::functional::linear(x64, w64, torch::Tensor())));
   EXPECT_EQ(SkinnyLinearCallsSoFar(), calls_before);
+}
+
+// Gradients of sum(linear(x) * upstream) for x, weight and bias, from `linear`.
+template <typename LinearFn>
+std::vector<torch::Tensor> ValueAndGradients(LinearFn linear, const torch::Tensor& x,
+                                             const torch::Tensor& weight,
+                                             const torch::Tensor& bias) {
+  auto xs = x.detach().requires_grad_(true);
+  auto ws = weight.detach().requires_grad_(true);
+  auto bs = bias.detach().requires_grad_(true);
+  auto y = linear(xs, ws, bs);
+  auto upstream = torch::linspace(-1, 1, y.numel()).view(y.sizes());
+  auto grads = torch::autograd::grad({(y * upstream).sum()}, {xs, ws, bs});
+  return {y.detach(), grads[0], grads[1], grads[2]};
+}
+
+TEST(SkinnyLinearTest, PaddedRowsGiveTorchValuesAndGradients) {
+  torch::manual_seed(6);
+  auto x = torch::randn({3, 22, 40});  // 66 rows, padded to 80
+  auto weight = torch::randn({50, 40});
+  auto bias = torch::randn({50});
+  const int64_t padded_before = RowPaddedLinearCallsSoFar();
+  auto ours = ValueAndGradients(
+      [](auto& a, auto& w, auto& b) { return Linear(a, w, b); }, x, weight, bias);
+  EXPECT_EQ(RowPaddedLinearCallsSoFar() - padded_before, 1);
+  auto theirs = ValueAndGradients(
+      [](auto& a, auto& w, auto& b) { return torch::nn::functional::linear(a, w, b); }, x,
+      weight, bias);
+  ASSERT_EQ(ours[0].sizes(), theirs[0].sizes());
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_LT(MaxRelativeError(ours[i], theirs[i]), 1e-5) << "output or gradient " << i;
+  }
+}
+
+TEST(SkinnyLinearTest, PadsOnlyFloat32RowCountsOffTheMultiple) {
+  torch::manual_seed(7);
+  auto weight = torch::randn({12, 8}, torch::requires_grad());
+  const int64_t padded_before = RowPaddedLinearCallsSoFar();
+  Linear(torch::randn({4 * kLinearRowMultiple, 8}), weight, torch::Tensor());  // a multiple
+  Linear(torch::randn({kMinPaddedLinearRows - 1, 8}), weight, torch::Tensor());  // too few
+  Linear(torch::randn({kMinPaddedLinearRows + 1, 8}).to(torch::kBFloat16),
+         weight.to(torch::kBFloat16), torch::Tensor());  // oneDNN's blocking, not OpenBLAS's
+  EXPECT_EQ(RowPaddedLinearCallsSoFar(), padded_before);
+  Linear(torch::randn({kMinPaddedLinearRows + 1, 8}), weight, torch::Tensor());
+  EXPECT_EQ(RowPaddedLinearCallsSoFar() - padded_before, 1);
 }
 
 }  // namespace
