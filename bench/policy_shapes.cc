@@ -6,6 +6,7 @@
 
 #include "base/status_macros.h"
 #include "bench/bench_common.h"
+#include "policy/token_scoring.h"
 
 namespace aha::bench {
 
@@ -114,11 +115,24 @@ double ForwardFlops(const ModelConfig& c, double tokens, double key_span, double
   return layers + attention + output;
 }
 
+bool LogitsRecomputed(const ModelConfig& c, int64_t scored_tokens) {
+  return scored_tokens * c.vocab_size > kMaxSavedLogProbElements;
+}
+
+namespace {
+
+// Output projection FLOPs of forward + backward for `scored` tokens.
+double OutputTrainFlops(const ModelConfig& c, int64_t scored) {
+  const double passes = LogitsRecomputed(c, scored) ? 8.0 : 6.0;
+  return passes * c.hidden_size * c.vocab_size * static_cast<double>(scored);
+}
+
+}  // namespace
+
 double TrainStepFlops(const ModelConfig& c, int64_t rows, int64_t tokens, int64_t scored) {
   const double all_tokens = static_cast<double>(rows) * tokens;
   const double layers_forward = ForwardFlops(c, all_tokens, tokens, 0);
-  const double output = 8.0 * c.hidden_size * c.vocab_size * rows * scored;
-  return 3.0 * layers_forward + output;
+  return 3.0 * layers_forward + OutputTrainFlops(c, rows * scored);
 }
 
 double DecodeBytes(const ModelConfig& c, int64_t element_bytes, int64_t prompts, int64_t rows,

@@ -59,11 +59,20 @@ int64_t ParameterCount(CausalLm& model);
 double ForwardFlops(const ModelConfig& config, double tokens, double key_span,
                     double logit_tokens);
 
+// Returns whether ScoreHidden recomputes the logits of `scored_tokens` tokens in its backward
+// pass, because their log-probabilities do not fit in kMaxSavedLogProbElements.
+bool LogitsRecomputed(const ModelConfig& config, int64_t scored_tokens);
+
 // FLOPs of ScoreTokens + backward for N rows of T tokens with C scored tokens per row: the
-// layers cost 3x their forward (backward = 2x forward), and the chunked output projection
-// 8 * E * V per scored token (forward, recomputed logits in backward, grad hidden, grad W).
+// layers cost 3x their forward (backward = 2x forward), and the output projection 6 * E * V
+// per scored token (forward, grad hidden, grad W), 8 * E * V when the backward pass recomputes
+// the logits (LogitsRecomputed for all N * C tokens).
 double TrainStepFlops(const ModelConfig& config, int64_t rows, int64_t tokens,
                       int64_t scored);
+
+// The forward pass alone of SharedPromptTrainStepFlops: 2 * E * V per scored token.
+double SharedPromptForwardFlops(const ModelConfig& config, int64_t prompts, int64_t rows,
+                                int64_t prompt_length, int64_t completion_length);
 
 // Bytes a whole decode of C steps must read at least. Every step reads the layer weights and
 // the output projection once. It also reads each group's prompt keys and values once, because

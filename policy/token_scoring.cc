@@ -16,32 +16,54 @@ torch::Tensor ChunkLogits(const torch::Tensor& hidden_chunk, const torch::Tensor
   return torch::matmul(hidden_chunk, weight.t()).to(torch::kFloat32) / temperature;
 }
 
-// Autograd function for ScoreHidden. Saved for backward: hidden, weight, targets and the
-// per-token logsumexp and entropy, all O(M) or O(M*E), never O(M*V).
+// d(w_lp * logprob + w_h * entropy) / dz for one chunk, from its log-probabilities (rows, V):
+//   d logprob / dz = onehot(target) - p,  d H / dz = -p * (log p + H),
+// divided by the temperature. grad_entropy and entropy are undefined without an entropy
+// gradient.
+torch::Tensor LogitGradient(const torch::Tensor& log_p, const torch::Tensor& targets,
+                            const torch::Tensor& grad_logprobs,
+                            const torch::Tensor& grad_entropy, const torch::Tensor& entropy,
+                            double temperature) {
+  auto g_lp = grad_logprobs.unsqueeze(1);  // (rows, 1)
+  auto coefficient = -g_lp;
+  if (grad_entropy.defined()) {
+    coefficient = coefficient - grad_entropy.unsqueeze(1) * (log_p + entropy.unsqueeze(1));
+  }
+  auto dz = log_p.exp().mul_(coefficient);
+  dz.scatter_add_(1, targets.unsqueeze(1), g_lp);
+  return dz.div_(temperature);
+}
+
+// Autograd function for ScoreHidden. Saved for backward: hidden, weight, targets, the
+// per-token logsumexp and entropy, and, when they fit, the log-probabilities (M, V).
 class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> {
  public:
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
                                                 torch::Tensor hidden, torch::Tensor weight,
                                                 torch::Tensor targets, double temperature,
-                                                int64_t max_chunk_elements) {
-    const int64_t m = hidden.size(0);
-    const int64_t rows = ChunkRows(weight.size(0), max_chunk_elements);
+                                                int64_t max_chunk_elements,
+                                                int64_t max_saved_elements) {
+    const int64_t m = hidden.size(0), vocab = weight.size(0);
+    const int64_t rows = ChunkRows(vocab, max_chunk_elements);
     auto opts = hidden.options().dtype(torch::kFloat32);
     auto logprobs = torch::empty({m}, opts);
     auto entropy = torch::empty({m}, opts);
     auto logsumexp = torch::empty({m}, opts);
+    torch::Tensor saved_log_p;
+    if (m * vocab <= max_saved_elements) saved_log_p = torch::empty({m, vocab}, opts);
     for (int64_t start = 0; start < m; start += rows) {
       const int64_t len = std::min(rows, m - start);
       auto z = ChunkLogits(hidden.narrow(0, start, len), weight, temperature);  // (rows, V)
       auto lse = z.logsumexp(-1);                                               // (rows)
-      auto target_logit = z.gather(1, targets.narrow(0, start, len).unsqueeze(1)).squeeze(1);
-      // H = lse - sum_v p_v z_v, with p = exp(z - lse).
-      auto expected_z = ((z - lse.unsqueeze(1)).exp() * z).sum(-1);
-      logprobs.narrow(0, start, len).copy_(target_logit - lse);
-      entropy.narrow(0, start, len).copy_(lse - expected_z);
+      // log p = z - lse, into the saved tensor or in place of z.
+      auto saved_rows = saved_log_p.defined() ? saved_log_p.narrow(0, start, len) : z;
+      auto log_p = torch::sub_out(saved_rows, z, lse.unsqueeze(1));
+      logprobs.narrow(0, start, len)
+          .copy_(log_p.gather(1, targets.narrow(0, start, len).unsqueeze(1)).squeeze(1));
+      entropy.narrow(0, start, len).copy_(-(log_p.exp() * log_p).sum(-1));
       logsumexp.narrow(0, start, len).copy_(lse);
     }
-    ctx->save_for_backward({hidden, weight, targets, logsumexp, entropy});
+    ctx->save_for_backward({hidden, weight, targets, logsumexp, entropy, saved_log_p});
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["max_chunk_elements"] = max_chunk_elements;
     return {logprobs, entropy};
@@ -55,37 +77,49 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
     const auto& targets = saved[2];
     const auto& logsumexp = saved[3];
     const auto& entropy = saved[4];
+    const auto& saved_log_p = saved[5];
     const double temperature = ctx->saved_data["temperature"].toDouble();
-    const int64_t max_chunk_elements = ctx->saved_data["max_chunk_elements"].toInt();
     const int64_t m = hidden.size(0);
-    const int64_t rows = ChunkRows(weight.size(0), max_chunk_elements);
     auto grad_logprobs = grads[0].defined() ? grads[0] : torch::zeros({m}, logsumexp.options());
-    const bool has_entropy_grad = grads[1].defined();
+    const torch::Tensor& grad_entropy = grads[1];
+    auto chunk_entropy = [&](int64_t start, int64_t len) {
+      return grad_entropy.defined() ? entropy.narrow(0, start, len) : torch::Tensor();
+    };
+    auto chunk_grad_entropy = [&](int64_t start, int64_t len) {
+      return grad_entropy.defined() ? grad_entropy.narrow(0, start, len) : torch::Tensor();
+    };
 
+    if (saved_log_p.defined()) {
+      auto dz = LogitGradient(saved_log_p, targets, grad_logprobs, grad_entropy,
+                              chunk_entropy(0, m), temperature);  // (M, V)
+      auto grad_hidden = torch::matmul(dz.to(weight.scalar_type()), weight);
+      auto grad_weight = torch::matmul(dz.t(), hidden.to(torch::kFloat32));
+      return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(),
+              torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    }
+
+    const int64_t rows =
+        ChunkRows(weight.size(0), ctx->saved_data["max_chunk_elements"].toInt());
     auto grad_hidden = torch::empty_like(hidden);
-    auto grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat32));
+    torch::Tensor grad_weight;  // float32 (V, E), written by the first chunk
     for (int64_t start = 0; start < m; start += rows) {
       const int64_t len = std::min(rows, m - start);
       auto h = hidden.narrow(0, start, len);
-      auto z = ChunkLogits(h, weight, temperature);
-      auto log_p = z - logsumexp.narrow(0, start, len).unsqueeze(1);  // (rows, V)
-      auto p = log_p.exp();
-      // d logprob / dz = onehot(target) - p.
-      auto g_lp = grad_logprobs.narrow(0, start, len).unsqueeze(1);
-      auto dz = -g_lp * p;
-      dz.scatter_add_(1, targets.narrow(0, start, len).unsqueeze(1), g_lp);
-      if (has_entropy_grad) {
-        // d H / dz = -p * (log p + H).
-        auto g_h = grads[1].narrow(0, start, len).unsqueeze(1);
-        auto h_rows = entropy.narrow(0, start, len).unsqueeze(1);
-        dz = dz - g_h * p * (log_p + h_rows);
-      }
-      dz = dz / temperature;
+      auto log_p = ChunkLogits(h, weight, temperature)
+                       .sub_(logsumexp.narrow(0, start, len).unsqueeze(1));  // (rows, V)
+      auto dz = LogitGradient(log_p, targets.narrow(0, start, len),
+                              grad_logprobs.narrow(0, start, len),
+                              chunk_grad_entropy(start, len), chunk_entropy(start, len),
+                              temperature);
       grad_hidden.narrow(0, start, len).copy_(torch::matmul(dz.to(weight.scalar_type()), weight));
-      grad_weight.addmm_(dz.t(), h.to(torch::kFloat32));
+      if (grad_weight.defined()) {
+        grad_weight.addmm_(dz.t(), h.to(torch::kFloat32));
+      } else {
+        grad_weight = torch::matmul(dz.t(), h.to(torch::kFloat32));
+      }
     }
     return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(), torch::Tensor(),
-            torch::Tensor()};
+            torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -93,7 +127,7 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
 
 TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight,
                         const torch::Tensor& targets, double temperature,
-                        int64_t max_chunk_elements) {
+                        int64_t max_chunk_elements, int64_t max_saved_elements) {
   TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
               "ScoreHidden expects hidden (M, E) and weight (V, E), got ", hidden.sizes(),
               " and ", weight.sizes());
@@ -101,7 +135,8 @@ TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight
               "ScoreHidden expects targets (M), got ", targets.sizes());
   TORCH_CHECK(temperature > 0, "temperature must be positive, got ", temperature);
   auto outputs = ChunkedTokenScores::apply(hidden, weight, targets.to(torch::kInt64),
-                                           temperature, max_chunk_elements);
+                                           temperature, max_chunk_elements,
+                                           max_saved_elements);
   return {outputs[0], outputs[1]};
 }
 

@@ -11,7 +11,9 @@ namespace {
 using testing::MakeRandomModel;
 using testing::TinyQwen2Config;
 
-TEST(TokenScoringTest, ChunkedValuesAndGradientsMatchDirectLogSoftmax) {
+// ScoreHidden against log_softmax on the whole (M, V) logits, with and without an entropy
+// gradient, for the given chunk and saved-log-prob sizes (in floats).
+void ExpectScoreHiddenMatchesLogSoftmax(int64_t max_chunk_elements, int64_t max_saved_elements) {
   torch::manual_seed(5);
   auto hidden = torch::randn({13, 6}, torch::requires_grad());
   auto weight = torch::randn({11, 6}, torch::requires_grad());
@@ -19,22 +21,39 @@ TEST(TokenScoringTest, ChunkedValuesAndGradientsMatchDirectLogSoftmax) {
   const double temperature = 0.7;
   auto upstream_lp = torch::randn({13});
   auto upstream_h = torch::randn({13});
-
-  // Chunks of 2 rows (22 elements / V = 11) exercise the chunk loop.
-  TokenScores chunked = ScoreHidden(hidden, weight, targets, temperature, 22);
-  auto loss = (chunked.logprobs * upstream_lp).sum() + (chunked.entropy * upstream_h).sum();
-  auto grads = torch::autograd::grad({loss}, {hidden, weight});
-
   auto log_p = (torch::matmul(hidden, weight.t()) / temperature).log_softmax(-1);
   auto direct_lp = log_p.gather(1, targets.unsqueeze(1)).squeeze(1);
   auto direct_h = -(log_p.exp() * log_p).sum(-1);
-  auto direct_loss = (direct_lp * upstream_lp).sum() + (direct_h * upstream_h).sum();
-  auto direct_grads = torch::autograd::grad({direct_loss}, {hidden, weight});
 
-  EXPECT_LT((chunked.logprobs - direct_lp).abs().max().item<double>(), 1e-5);
-  EXPECT_LT((chunked.entropy - direct_h).abs().max().item<double>(), 1e-5);
-  EXPECT_LT((grads[0] - direct_grads[0]).abs().max().item<double>(), 1e-4);
-  EXPECT_LT((grads[1] - direct_grads[1]).abs().max().item<double>(), 1e-4);
+  for (bool with_entropy : {true, false}) {
+    SCOPED_TRACE(with_entropy ? "with an entropy gradient" : "without an entropy gradient");
+    TokenScores chunked = ScoreHidden(hidden, weight, targets, temperature, max_chunk_elements,
+                                      max_saved_elements);
+    auto loss = (chunked.logprobs * upstream_lp).sum();
+    auto direct_loss = (direct_lp * upstream_lp).sum();
+    if (with_entropy) {
+      loss = loss + (chunked.entropy * upstream_h).sum();
+      direct_loss = direct_loss + (direct_h * upstream_h).sum();
+    }
+    auto grads = torch::autograd::grad({loss}, {hidden, weight});
+    auto direct_grads = torch::autograd::grad({direct_loss}, {hidden, weight},
+                                              /*grad_outputs=*/{}, /*retain_graph=*/true);
+    EXPECT_LT((chunked.logprobs - direct_lp).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((chunked.entropy - direct_h).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((grads[0] - direct_grads[0]).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((grads[1] - direct_grads[1]).abs().max().item<double>(), 1e-4);
+  }
+}
+
+TEST(TokenScoringTest, SavedLogProbsGiveDirectLogSoftmaxValuesAndGradients) {
+  // Chunks of 2 rows (22 elements / V = 11); all 13 x 11 log-probs kept for backward.
+  ExpectScoreHiddenMatchesLogSoftmax(22, 13 * 11);
+}
+
+TEST(TokenScoringTest, RecomputedChunksGiveDirectLogSoftmaxValuesAndGradients) {
+  // One float short of keeping the log-probs, so the backward pass recomputes each chunk.
+  ExpectScoreHiddenMatchesLogSoftmax(22, 13 * 11 - 1);
+  ExpectScoreHiddenMatchesLogSoftmax(1 << 20, 0);
 }
 
 TEST(TokenScoringTest, LeftPaddedBatchScoresLikeSequenceAlone) {
