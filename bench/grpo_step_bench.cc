@@ -44,6 +44,7 @@ struct StepSizes {
   int64_t new_tokens = 0;   // C
   int64_t updates = 0;      // mu
   int64_t warmup = 0;       // untimed steps before the timed ones
+  bool share_prompts = true;  // grpo.share_prompt_prefix
   int64_t rows() const { return batch * group; }
 };
 
@@ -163,7 +164,8 @@ absl::Status WriteRunConfig(const std::string& path, const std::string& work_dir
       << "grpo:\n  steps: " << steps << "\n  prompts_per_step: " << sizes.batch
       << "\n  group_size: " << sizes.group << "\n  max_new_tokens: " << sizes.new_tokens
       << "\n  temperature: 1.0\n  kl_beta: 0.0\n  updates_per_step: " << sizes.updates
-      << "\n  micro_batch_rows: " << sizes.rows() << "\n"
+      << "\n  micro_batch_rows: " << sizes.rows()
+      << "\n  share_prompt_prefix: " << (sizes.share_prompts ? "true" : "false") << "\n"
       << "optimizer:\n  lr: 1.0e-6\n  warmup_steps: 0\n"
       << "log:\n  samples_every: 0\n  eval_before_training: false\n";
   return out.good() ? absl::OkStatus() : absl::InternalError("failed writing " + path);
@@ -201,6 +203,7 @@ absl::StatusOr<StepSizes> ReadSizes(const cli::ParsedFlags& flags, bool tiny) {
   ASSIGN_OR_RETURN(sizes.new_tokens, GetPositive(flags, "new-tokens", defaults.new_tokens));
   ASSIGN_OR_RETURN(sizes.updates, GetPositive(flags, "updates", defaults.updates));
   ASSIGN_OR_RETURN(sizes.warmup, flags.GetInt("warmup", defaults.warmup));
+  sizes.share_prompts = !flags.Has("full-rows");
   if (sizes.group < 2) return absl::InvalidArgumentError("--group must be at least 2");
   if (sizes.warmup < 0) return absl::InvalidArgumentError("--warmup must be 0 or more");
   return sizes;
@@ -218,6 +221,8 @@ absl::Status Run(int argc, char** argv) {
                      "qwen0.5b)"},
       {"updates", "mu training passes over each rollout (default 1)"},
       {"warmup", "untimed steps before the timed ones (default 1)"},
+      {"full-rows", "train on every row's prompt and completion, as TRL does, instead of each "
+                    "prompt once (grpo.share_prompt_prefix: false)", /*is_switch=*/true},
       {"profile", "after the timed steps, write one more step's operator profile to this JSON "
                   "file (scripts/profile_summary.py sums it)"},
       {"save-hf", "model folder to write the random model to and train from (default "
@@ -311,8 +316,15 @@ absl::Status Run(int argc, char** argv) {
   const double rollout_flops = ForwardFlops(c, sizes.batch * p, p, sizes.batch) +
                                ForwardFlops(c, generated, p + cl / 2.0, generated);
   // mu passes of forward + backward; with mu > 1 a no-grad pass scores the old log-probs.
-  double train_flops = sizes.updates * TrainStepFlops(c, n, t, cl);
-  if (sizes.updates > 1) train_flops += ForwardFlops(c, n * t, t, n * cl);
+  // With shared prompts, the FLOPs the model runs: B prompts and N completions, not N rows.
+  double train_flops = 0;
+  if (sizes.share_prompts) {
+    train_flops = sizes.updates * SharedPromptTrainStepFlops(c, sizes.batch, n, p, cl);
+    if (sizes.updates > 1) train_flops += SharedPromptForwardFlops(c, sizes.batch, n, p, cl);
+  } else {
+    train_flops = sizes.updates * TrainStepFlops(c, n, t, cl);
+    if (sizes.updates > 1) train_flops += ForwardFlops(c, n * t, t, n * cl);
+  }
   const double peak = limits.PeakGflops(common.dtype);
   const double rollout_gflops = rollout_flops / best.generate / 1e9;
   const double train_gflops = train_flops / best.train / 1e9;

@@ -135,6 +135,31 @@ double TrainStepFlops(const ModelConfig& c, int64_t rows, int64_t tokens, int64_
   return 3.0 * layers_forward + OutputTrainFlops(c, rows * scored);
 }
 
+namespace {
+
+// The layers of ScoreCompletions' forward pass, without the output projection.
+double SharedPromptLayerFlops(const ModelConfig& c, int64_t prompts, int64_t rows,
+                              int64_t prompt_length, int64_t completion_length) {
+  const double prompt_tokens = static_cast<double>(prompts) * prompt_length;
+  const double completion_tokens = static_cast<double>(rows) * (completion_length - 1);
+  return ForwardFlops(c, prompt_tokens, prompt_length, 0) +
+         ForwardFlops(c, completion_tokens, prompt_length + completion_length - 1, 0);
+}
+
+}  // namespace
+
+double SharedPromptTrainStepFlops(const ModelConfig& c, int64_t prompts, int64_t rows,
+                                  int64_t prompt_length, int64_t completion_length) {
+  return 3.0 * SharedPromptLayerFlops(c, prompts, rows, prompt_length, completion_length) +
+         OutputTrainFlops(c, rows * completion_length);
+}
+
+double SharedPromptForwardFlops(const ModelConfig& c, int64_t prompts, int64_t rows,
+                                int64_t prompt_length, int64_t completion_length) {
+  const double output = 2.0 * c.hidden_size * c.vocab_size * rows * completion_length;
+  return SharedPromptLayerFlops(c, prompts, rows, prompt_length, completion_length) + output;
+}
+
 double DecodeBytes(const ModelConfig& c, int64_t element_bytes, int64_t prompts, int64_t rows,
                    int64_t prompt_length, int64_t steps) {
   const double weights =

@@ -70,6 +70,12 @@ bool LogitsRecomputed(const ModelConfig& config, int64_t scored_tokens);
 double TrainStepFlops(const ModelConfig& config, int64_t rows, int64_t tokens,
                       int64_t scored);
 
+// The same for ScoreCompletions: B prompts of P tokens run once, then N rows of C - 1
+// completion tokens whose keys span P + C - 1 (the last token predicts nothing, so it is not
+// run); C scored tokens per row.
+double SharedPromptTrainStepFlops(const ModelConfig& config, int64_t prompts, int64_t rows,
+                                  int64_t prompt_length, int64_t completion_length);
+
 // The forward pass alone of SharedPromptTrainStepFlops: 2 * E * V per scored token.
 double SharedPromptForwardFlops(const ModelConfig& config, int64_t prompts, int64_t rows,
                                 int64_t prompt_length, int64_t completion_length);

@@ -81,9 +81,14 @@ AttentionImpl::AttentionImpl(const ModelConfig& config)
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::ProjectQkv(
     const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
   const int64_t n = x.size(0), t = x.size(1);
-  auto q = Linear(q_proj, x).view({n, t, num_heads_, head_dim_});     // (N, T, H, D)
-  auto k = Linear(k_proj, x).view({n, t, num_kv_heads_, head_dim_});  // (N, T, K, D)
-  auto v = Linear(v_proj, x).view({n, t, num_kv_heads_, head_dim_});
+  return RotateQkv(Linear(q_proj, x).view({n, t, num_heads_, head_dim_}),
+                   Linear(k_proj, x).view({n, t, num_kv_heads_, head_dim_}),
+                   Linear(v_proj, x).view({n, t, num_kv_heads_, head_dim_}), cos, sin);
+}
+
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::RotateQkv(
+    torch::Tensor q, torch::Tensor k, const torch::Tensor& v, const torch::Tensor& cos,
+    const torch::Tensor& sin) {
   if (!q_norm.is_empty()) {
     q = q_norm(q);
     k = k_norm(k);
@@ -95,30 +100,67 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::ProjectQk
   return {q, k, v.transpose(1, 2)};
 }
 
+torch::Tensor AttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k,
+                                    const torch::Tensor& v, const torch::Tensor& allowed) {
+  const int64_t n = q.size(0), t = q.size(2), s = k.size(2);
+  const int64_t r = num_heads_ / num_kv_heads_;
+  // Query heads that share a key/value head are stacked along the query axis, so one matmul
+  // per key/value head covers them without copying keys: (N, K, R*T, D) x (N, K, D, S).
+  auto q_grouped = (q * scale_).contiguous().view({n, num_kv_heads_, r * t, head_dim_});
+  auto scores = BatchedMatmul(q_grouped, k.transpose(-1, -2))
+                    .view({n, num_kv_heads_, r, t, s});
+  scores = scores.masked_fill(allowed.logical_not().unsqueeze(2),
+                              -std::numeric_limits<float>::infinity());
+  auto probs = SoftmaxFloat32(scores, q.scalar_type()).view({n, num_kv_heads_, r * t, s});
+  return BatchedMatmul(probs, v)  // (N, K, R*T, D)
+      .view({n, num_heads_, t, head_dim_})
+      .transpose(1, 2)
+      .reshape({n, t, num_heads_ * head_dim_});
+}
+
 torch::Tensor AttentionImpl::Forward(const torch::Tensor& x, const torch::Tensor& cos,
                                      const torch::Tensor& sin, const torch::Tensor& allowed,
                                      LayerKv* kv_out) {
-  const int64_t n = x.size(0), t = x.size(1);
-  const int64_t r = num_heads_ / num_kv_heads_;
   auto [q, k, v] = ProjectQkv(x, cos, sin);
   if (kv_out != nullptr) {
     kv_out->prefix_k = k.contiguous();
     kv_out->prefix_v = v.contiguous();
   }
+  return Linear(o_proj, Attend(q, k, v, allowed));
+}
 
-  // Query heads that share a key/value head are stacked along the query axis, so one matmul
-  // per key/value head covers them without copying keys: (N, K, R*T, D) x (N, K, D, T).
-  auto q_grouped = (q * scale_).contiguous().view({n, num_kv_heads_, r * t, head_dim_});
-  auto scores = BatchedMatmul(q_grouped, k.transpose(-1, -2))
-                    .view({n, num_kv_heads_, r, t, t});
-  scores = scores.masked_fill(allowed.logical_not().unsqueeze(2),
-                              -std::numeric_limits<float>::infinity());
-  auto probs = SoftmaxFloat32(scores, q.scalar_type()).view({n, num_kv_heads_, r * t, t});
-  auto out = BatchedMatmul(probs, v)                           // (N, K, R*T, D)
-                 .view({n, num_heads_, t, head_dim_})
-                 .transpose(1, 2)
-                 .reshape({n, t, num_heads_ * head_dim_});
-  return Linear(o_proj, out);
+torch::Tensor AttentionImpl::ForwardContinuations(const torch::Tensor& x,
+                                                  const torch::Tensor& cos,
+                                                  const torch::Tensor& sin,
+                                                  const ContinuationLayout& layout) {
+  const int64_t b = layout.prompts, p = layout.prompt_length;
+  const int64_t n = layout.rows, t = layout.row_length;
+  const int64_t split = layout.prompt_tokens();
+  auto q = Linear(q_proj, x), k = Linear(k_proj, x), v = Linear(v_proj, x);  // (M, *)
+  // The first B * P tokens are the prompts, (B, P, ...); the rest the rows, (N, T, ...).
+  auto part = [&](const torch::Tensor& flat, bool prompt, int64_t heads) {
+    return prompt ? flat.narrow(0, 0, split).view({b, p, heads, head_dim_})
+                  : flat.narrow(0, split, n * t).view({n, t, heads, head_dim_});
+  };
+  auto prompt_cos = cos.narrow(0, 0, split).view({b, p, head_dim_});
+  auto prompt_sin = sin.narrow(0, 0, split).view({b, p, head_dim_});
+  auto row_cos = cos.narrow(0, split, n * t).view({n, t, head_dim_});
+  auto row_sin = sin.narrow(0, split, n * t).view({n, t, head_dim_});
+  auto [prompt_q, prompt_k, prompt_v] =
+      RotateQkv(part(q, true, num_heads_), part(k, true, num_kv_heads_),
+                part(v, true, num_kv_heads_), prompt_cos, prompt_sin);
+  auto [row_q, row_k, row_v] =
+      RotateQkv(part(q, false, num_heads_), part(k, false, num_kv_heads_),
+                part(v, false, num_kv_heads_), row_cos, row_sin);
+  auto prompt_out = Attend(prompt_q, prompt_k, prompt_v, layout.prompt_allowed);  // (B, P, HD)
+  // Each row reads its own copy of its prompt's keys: (N, K, P + T, D). The copies are small
+  // next to the projections, and index_select's backward sums the rows' gradients.
+  auto keys = torch::cat({prompt_k.index_select(0, layout.prompt_of_row), row_k}, 2);
+  auto values = torch::cat({prompt_v.index_select(0, layout.prompt_of_row), row_v}, 2);
+  auto row_out = Attend(row_q, keys, values, layout.row_allowed);  // (N, T, HD)
+  const int64_t width = num_heads_ * head_dim_;
+  return Linear(o_proj, torch::cat({prompt_out.reshape({split, width}),
+                                    row_out.reshape({n * t, width})}));
 }
 
 torch::Tensor AttentionImpl::DecodeStep(const torch::Tensor& x, const torch::Tensor& cos,
@@ -183,6 +225,15 @@ torch::Tensor DecoderLayerImpl::Forward(const torch::Tensor& x, const torch::Ten
                                         const torch::Tensor& sin, const torch::Tensor& allowed,
                                         LayerKv* kv_out) {
   auto h = x + self_attn->Forward(input_layernorm(x), cos, sin, allowed, kv_out);
+
+  return h + mlp(post_attention_layernorm(h));
+}
+
+torch::Tensor DecoderLayerImpl::ForwardContinuations(const torch::Tensor& x,
+                                                     const torch::Tensor& cos,
+                                                     const torch::Tensor& sin,
+                                                     const ContinuationLayout& layout) {
+  auto h = x + self_attn->ForwardContinuations(input_layernorm(x), cos, sin, layout);
 
   return h + mlp(post_attention_layernorm(h));
 }

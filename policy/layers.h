@@ -32,7 +32,7 @@ TORCH_MODULE(RmsNorm);
 class MlpImpl : public torch::nn::Module {
  public:
   explicit MlpImpl(const ModelConfig& config);
-  torch::Tensor forward(const torch::Tensor& x);  // (N, T, E) -> (N, T, E)
+  torch::Tensor forward(const torch::Tensor& x);  // (..., E) -> (..., E)
 
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
@@ -55,6 +55,21 @@ struct DecodeLayout {
   bool identity_slots = true;  // slot_index is 0..N-1 with N == B * G_slots
 };
 
+// Flat tokens, M = B * P + N * T, that hold B left-padded prompts of P tokens followed by N
+// rows of T tokens, each row continuing one of the prompts. The linear layers run on all M
+// tokens at once; attention splits them into the prompts and the rows.
+struct ContinuationLayout {
+  int64_t prompts = 0;        // B
+  int64_t prompt_length = 0;  // P
+  int64_t rows = 0;           // N
+  int64_t row_length = 0;     // T
+  torch::Tensor prompt_allowed;  // (B, 1, P, P) bool, from BuildAttentionMask
+  torch::Tensor row_allowed;     // (N, 1, T, P + T) bool, from BuildContinuationMask
+  torch::Tensor prompt_of_row;   // (N) int64 in [0, B)
+
+  int64_t prompt_tokens() const { return prompts * prompt_length; }  // B * P
+};
+
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& config);
@@ -66,6 +81,13 @@ class AttentionImpl : public torch::nn::Module {
   torch::Tensor Forward(const torch::Tensor& x, const torch::Tensor& cos,
                         const torch::Tensor& sin, const torch::Tensor& allowed,
                         LayerKv* kv_out);
+
+  // Self-attention of flat prompt and continuation tokens: each prompt attends to itself, and
+  // each row to its prompt's keys and values and to its own earlier tokens. Gradients reach
+  // a prompt's keys and values from all the rows that read them.
+  // x: (M, E); cos/sin: (M, D). Returns (M, E).
+  torch::Tensor ForwardContinuations(const torch::Tensor& x, const torch::Tensor& cos,
+                                     const torch::Tensor& sin, const ContinuationLayout& layout);
 
   // One decode step for N rows: appends this token's key and value at completion index
   // `step` and attends to the row's shared prompt prefix plus its own completion so far.
@@ -82,6 +104,17 @@ class AttentionImpl : public torch::nn::Module {
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> ProjectQkv(
       const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
 
+  // Normalizes (Qwen3) and rotates projections q (N, T, H, D), k, v (N, T, K, D) into
+  // q (N, H, T, D) and k, v (N, K, T, D). cos/sin: (N, T, D).
+  std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> RotateQkv(
+      torch::Tensor q, torch::Tensor k, const torch::Tensor& v, const torch::Tensor& cos,
+      const torch::Tensor& sin);
+
+  // Attention of q (N, H, T, D) over k, v (N, K, S, D) where `allowed` (N, 1, T, S) is true,
+  // before the output projection: (N, T, H * D).
+  torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& allowed);
+
   int64_t num_heads_, num_kv_heads_, head_dim_;
   double scale_;
 };
@@ -94,6 +127,8 @@ class DecoderLayerImpl : public torch::nn::Module {
   torch::Tensor Forward(const torch::Tensor& x, const torch::Tensor& cos,
                         const torch::Tensor& sin, const torch::Tensor& allowed,
                         LayerKv* kv_out);
+  torch::Tensor ForwardContinuations(const torch::Tensor& x, const torch::Tensor& cos,
+                                     const torch::Tensor& sin, const ContinuationLayout& layout);
   torch::Tensor DecodeStep(const torch::Tensor& x, const torch::Tensor& cos,
                            const torch::Tensor& sin, LayerKv& kv, const DecodeLayout& layout,
                            int64_t step);

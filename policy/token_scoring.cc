@@ -159,4 +159,50 @@ TokenScores ScoreTokens(CausalLm& model, const ScoreRequest& request) {
   return {flat.logprobs.view({n, c}), flat.entropy.view({n, c})};
 }
 
+TokenScores ScoreCompletions(CausalLm& model, const CompletionScoreRequest& request) {
+  const auto& completion_ids = request.completion_ids;
+  const int64_t n = completion_ids.size(0), c = completion_ids.size(1);
+  TORCH_CHECK(c >= 1, "ScoreCompletions needs at least one completion column");
+  TORCH_CHECK(request.prompt_of_row.dim() == 1 && request.prompt_of_row.size(0) == n,
+              "prompt_of_row must be (N) with N = ", n, ", got ", request.prompt_of_row.sizes());
+  // Columns that are padding in every prompt change nothing (positions count from each
+  // prompt's first real token), so they are cut.
+  const int64_t longest_prompt = request.prompt_valid.sum(1).max().item<int64_t>();
+  TORCH_CHECK(longest_prompt >= 1, "ScoreCompletions needs prompts with real tokens");
+  const int64_t p = request.prompt_ids.size(1);
+  auto prompt_ids = request.prompt_ids.narrow(1, p - longest_prompt, longest_prompt);
+  auto prompt_valid = request.prompt_valid.narrow(1, p - longest_prompt, longest_prompt);
+
+  // The last completion token predicts nothing, so only the first C - 1 are run.
+  const int64_t t = c - 1;
+  const int64_t b = prompt_ids.size(0);
+  auto row_ids = completion_ids.narrow(1, 0, t);
+  auto row_valid = request.completion_valid.narrow(1, 0, t);
+  ContinuationLayout layout;
+  layout.prompts = b;
+  layout.prompt_length = longest_prompt;
+  layout.rows = n;
+  layout.row_length = t;
+  layout.prompt_allowed = BuildAttentionMask(prompt_valid);
+  layout.row_allowed = BuildContinuationMask(prompt_valid, request.prompt_of_row, row_valid);
+  layout.prompt_of_row = request.prompt_of_row;
+  auto prompt_lengths = prompt_valid.sum(1).index_select(0, request.prompt_of_row);  // (N)
+  auto hidden = model->HiddenContinuations(prompt_ids, PositionsFromMask(prompt_valid), row_ids,
+                                           PositionsFromMask(row_valid) +
+                                               prompt_lengths.unsqueeze(1),
+                                           layout);  // (B*P + N*T, E)
+  const int64_t e = hidden.size(1);
+  // The first completion token is predicted from its prompt's last hidden state (prompts are
+  // left-padded, so the last column is real); token j > 0 from completion token j - 1.
+  auto prompt_last = hidden.narrow(0, 0, b * longest_prompt)
+                         .view({b, longest_prompt, e})
+                         .select(1, longest_prompt - 1)
+                         .index_select(0, request.prompt_of_row);  // (N, E)
+  auto rows = hidden.narrow(0, b * longest_prompt, n * t).view({n, t, e});
+  auto predicting = torch::cat({prompt_last.unsqueeze(1), rows}, 1).reshape({n * c, e});
+  TokenScores flat = ScoreHidden(predicting, model->LmHeadWeight(),
+                                 completion_ids.reshape({n * c}), request.temperature);
+  return {flat.logprobs.view({n, c}), flat.entropy.view({n, c})};
+}
+
 }  // namespace aha

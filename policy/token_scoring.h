@@ -51,6 +51,21 @@ struct ScoreRequest {
 // at padding are computed but meaningless: mask them with `valid`.
 TokenScores ScoreTokens(CausalLm& model, const ScoreRequest& request);
 
+struct CompletionScoreRequest {
+  torch::Tensor prompt_ids;        // (B, P) int64, left-padded
+  torch::Tensor prompt_valid;      // (B, P) bool: real prompt tokens
+  torch::Tensor prompt_of_row;     // (N) int64 in [0, B): the prompt each row continues
+  torch::Tensor completion_ids;    // (N, C) int64, right-padded
+  torch::Tensor completion_valid;  // (N, C) bool: real completion tokens
+  double temperature = 1.0;
+};
+
+// Log-probs and entropies (N, C) of every completion token given its prompt and the tokens
+// before it, as ScoreTokens gives for the rows prompt + completion. Each prompt goes through
+// the model once however many rows continue it, so a group of G samples costs one prompt
+// and G completions instead of G prompts and G completions. Entries at padding are meaningless.
+TokenScores ScoreCompletions(CausalLm& model, const CompletionScoreRequest& request);
+
 }  // namespace aha
 
 #endif  // AHA_POLICY_TOKEN_SCORING_H_

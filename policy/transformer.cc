@@ -41,6 +41,24 @@ torch::Tensor CausalLmImpl::Hidden(const torch::Tensor& ids, const torch::Tensor
   return model->norm(x);
 }
 
+torch::Tensor CausalLmImpl::HiddenContinuations(const torch::Tensor& prompt_ids,
+                                                const torch::Tensor& prompt_positions,
+                                                const torch::Tensor& row_ids,
+                                                const torch::Tensor& row_positions,
+                                                const ContinuationLayout& layout) {
+  auto ids = torch::cat({prompt_ids.reshape({-1}), row_ids.reshape({-1})}).unsqueeze(0);
+  auto positions =
+      torch::cat({prompt_positions.reshape({-1}), row_positions.reshape({-1})}).unsqueeze(0);
+  auto x = model->embed_tokens(ids).squeeze(0);  // (M, E)
+  auto [cos, sin] = rope_.Lookup(positions, x.scalar_type());
+  cos = cos.squeeze(0);  // (M, D)
+  sin = sin.squeeze(0);
+  for (DecoderLayer& layer : model->layer_list) {
+    x = layer->ForwardContinuations(x, cos, sin, layout);
+  }
+  return model->norm(x);
+}
+
 torch::Tensor CausalLmImpl::DecodeStep(const torch::Tensor& ids, const torch::Tensor& positions,
                                        std::vector<LayerKv>& kv, const DecodeLayout& layout,
                                        int64_t step) {
@@ -106,6 +124,17 @@ torch::Tensor BuildAttentionMask(const torch::Tensor& valid,
   }
   auto self = torch::eye(t, valid.options().dtype(torch::kBool)).unsqueeze(0);
   return (allowed | self).unsqueeze(1);
+}
+
+torch::Tensor BuildContinuationMask(const torch::Tensor& prompt_valid,
+                                    const torch::Tensor& prompt_of_row,
+                                    const torch::Tensor& valid) {
+  const int64_t n = valid.size(0), t = valid.size(1), p = prompt_valid.size(1);
+  auto prompt_part = prompt_valid.to(torch::kBool)
+                         .index_select(0, prompt_of_row)
+                         .view({n, 1, 1, p})
+                         .expand({n, 1, t, p});
+  return torch::cat({prompt_part, BuildAttentionMask(valid)}, -1);
 }
 
 }  // namespace aha

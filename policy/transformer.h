@@ -47,6 +47,15 @@ class CausalLmImpl : public torch::nn::Module {
   torch::Tensor Hidden(const torch::Tensor& ids, const torch::Tensor& positions,
                        const torch::Tensor& allowed, std::vector<LayerKv>* kv_out = nullptr);
 
+  // Final hidden states (M, E), M = B * P + N * T, of B prompts and then N rows that continue
+  // them, in one pass whose linear layers see all M tokens. prompt_ids, prompt_positions:
+  // (B, P) int64; row_ids, row_positions: (N, T) int64.
+  torch::Tensor HiddenContinuations(const torch::Tensor& prompt_ids,
+                                    const torch::Tensor& prompt_positions,
+                                    const torch::Tensor& row_ids,
+                                    const torch::Tensor& row_positions,
+                                    const ContinuationLayout& layout);
+
   // One incremental step for N rows: ids, positions (N). Returns hidden states (N, E).
   torch::Tensor DecodeStep(const torch::Tensor& ids, const torch::Tensor& positions,
                            std::vector<LayerKv>& kv, const DecodeLayout& layout, int64_t step);
@@ -86,6 +95,13 @@ torch::Tensor PositionsFromMask(const torch::Tensor& valid);
 // also read itself, so padding rows stay finite.
 torch::Tensor BuildAttentionMask(const torch::Tensor& valid,
                                  const std::optional<torch::Tensor>& segment_ids = std::nullopt);
+
+// The (N, 1, T, P + T) bool mask for rows of T tokens that continue left-padded prompts: each
+// query may read its prompt's real tokens and, as BuildAttentionMask allows, its own row.
+// prompt_valid: (B, P); prompt_of_row: (N) int64; valid: (N, T).
+torch::Tensor BuildContinuationMask(const torch::Tensor& prompt_valid,
+                                    const torch::Tensor& prompt_of_row,
+                                    const torch::Tensor& valid);
 
 }  // namespace aha
 

@@ -80,6 +80,7 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   RETURN_IF_ERROR(s.Read("mask_truncated", g.loss.mask_truncated));
   RETURN_IF_ERROR(s.Read("updates_per_step", g.updates_per_step));
   RETURN_IF_ERROR(s.Read("micro_batch_rows", g.micro_batch_rows));
+  RETURN_IF_ERROR(s.Read("share_prompt_prefix", g.share_prompt_prefix));
   RETURN_IF_ERROR(s.Read("dynamic_sampling", g.dynamic_sampling));
   RETURN_IF_ERROR(s.Read("max_sampling_rounds", g.max_sampling_rounds));
   RETURN_IF_ERROR(s.CheckAllKeysRead());

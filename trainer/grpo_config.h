@@ -41,6 +41,9 @@ struct GrpoOptions {
   PolicyLossOptions loss;
   int64_t updates_per_step = 1;    // mu: passes over each rollout batch
   int64_t micro_batch_rows = 16;   // rows per forward/backward
+  // Score each micro-batch's prompts once and its completions against them, instead of every
+  // row's prompt again. The same math; false runs every row in full.
+  bool share_prompt_prefix = true;
   // DAPO's dynamic sampling: drop the groups whose rewards are all equal (zero advantage) and
   // roll out B more prompts, up to max_sampling_rounds rollouts a step, until B groups remain.
   bool dynamic_sampling = false;

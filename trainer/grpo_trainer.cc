@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <unordered_map>
 
 #include <torch/torch.h>
 
@@ -36,10 +37,12 @@ struct TrainingBatch {
   torch::Tensor truncated;        // (N) bool
   torch::Tensor advantages;       // (N)
   torch::Tensor sampled_logprobs; // (N, C) the sampler's, for the sampler/scorer check
+  torch::Tensor group;            // (N) int64: the prompt's group, rows of a group share it
   int64_t prompt_length = 0;      // P
 };
 
-TrainingBatch MakeTrainingBatch(const Rollouts& r, const torch::Tensor& advantages) {
+TrainingBatch MakeTrainingBatch(const Rollouts& r, const torch::Tensor& advantages,
+                                int64_t group_size) {
   TrainingBatch t;
   t.advantages = advantages;
   t.sampled_logprobs = r.sampled_logprobs;
@@ -47,6 +50,9 @@ TrainingBatch MakeTrainingBatch(const Rollouts& r, const torch::Tensor& advantag
   t.valid = torch::cat({r.prompt_mask, r.completion_mask}, 1);
   t.completion_mask = r.completion_mask;
   t.prompt_length = r.prompt_ids.size(1);
+  // The rollout holds each group's G samples in consecutive rows.
+  t.group = torch::arange(t.ids.size(0), t.ids.options().dtype(torch::kInt64))
+                .div(group_size, "floor");
   std::vector<uint8_t> truncated;
   for (FinishReason reason : r.finish_reasons) truncated.push_back(reason == FinishReason::kLength);
   t.truncated = torch::tensor(truncated, torch::kUInt8).to(torch::kBool).to(t.ids.device());
@@ -62,33 +68,83 @@ TrainingBatch ReorderRows(const TrainingBatch& batch, const torch::Tensor& order
   t.truncated = batch.truncated.index_select(0, order);
   t.advantages = batch.advantages.index_select(0, order);
   t.sampled_logprobs = batch.sampled_logprobs.index_select(0, order);
+  t.group = batch.group.index_select(0, order);
   t.prompt_length = batch.prompt_length;
   return t;
 }
 
-// The rows ordered by completion length, longest first (N). Micro-batches of neighbouring
-// rows then have similar lengths, and ScoreRows cuts each one to its own longest completion
-// instead of the batch's, so little padding goes through the model when lengths vary widely.
-torch::Tensor RowsByLength(const TrainingBatch& batch) {
+// The order the update reads the rows in (N). Micro-batches of neighbouring rows then have
+// similar lengths, and ScoreRows cuts each one to its own longest completion instead of the
+// batch's, so little padding goes through the model when lengths vary widely.
+// - Without shared prompts: longest completion first.
+// - With shared prompts: groups by their longest completion, longest first, and within a
+//   group longest first, so that a micro-batch holds whole groups and runs each prompt once.
+torch::Tensor TrainingOrder(const TrainingBatch& batch, bool share_prompts) {
   torch::Tensor lengths = batch.completion_mask.sum(1);
-  return std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  torch::Tensor key = lengths;
+  if (share_prompts) {
+    const int64_t n = lengths.size(0), width = batch.completion_mask.size(1) + 1;
+    auto group_longest = torch::zeros({n}, lengths.options())
+                             .scatter_reduce(0, batch.group, lengths, "amax");
+    // group_longest desc, then group asc, then length desc, as one descending key.
+    key = (group_longest.index_select(0, batch.group) * n + (n - 1 - batch.group)) * width +
+          lengths;
+  }
+  return std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
 }
+
+// How the update scores rows.
+struct ScoringOptions {
+  double temperature = 1.0;
+  bool share_prompts = true;  // run each group's prompt once (ScoreCompletions)
+};
 
 // Scores rows [start, start + rows) of the batch: log-probs and entropies (rows, C). Only the
 // columns up to the rows' longest completion are run through the model; the rest is padding
 // and scores 0.
 TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start, int64_t rows,
-                      double temperature) {
+                      const ScoringOptions& options) {
   const int64_t completion = batch.completion_mask.size(1);
   const int64_t longest =
       batch.completion_mask.narrow(0, start, rows).sum(1).max().item<int64_t>();
   const int64_t used = std::max<int64_t>(1, longest);
-  ScoreRequest request;
-  request.ids = batch.ids.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
-  request.valid = batch.valid.narrow(0, start, rows).narrow(1, 0, batch.prompt_length + used);
-  request.first_target = batch.prompt_length;
-  request.temperature = temperature;
-  TokenScores scores = ScoreTokens(model, request);
+  const int64_t p = batch.prompt_length;
+  auto ids = batch.ids.narrow(0, start, rows);
+  auto valid = batch.valid.narrow(0, start, rows);
+  TokenScores scores;
+  if (options.share_prompts) {
+    // Number the micro-batch's distinct groups in order of first appearance; each one's
+    // prompt is taken from its first row.
+    auto groups = batch.group.narrow(0, start, rows).cpu();
+    const int64_t* group = groups.data_ptr<int64_t>();
+    std::vector<int64_t> prompt_of_row(rows), first_rows;
+    std::unordered_map<int64_t, int64_t> prompt_of_group;
+    for (int64_t row = 0; row < rows; ++row) {
+      auto [it, added] = prompt_of_group.emplace(group[row], first_rows.size());
+      if (added) first_rows.push_back(row);
+      prompt_of_row[row] = it->second;
+    }
+    auto device = ids.device();
+    auto first = torch::tensor(first_rows, torch::kInt64).to(device);
+    CompletionScoreRequest request;
+    request.prompt_ids = ids.narrow(1, 0, p).index_select(0, first);
+    request.prompt_valid = valid.narrow(1, 0, p).index_select(0, first);
+    request.prompt_of_row = torch::tensor(prompt_of_row, torch::kInt64).to(device);
+    TORCH_CHECK(request.prompt_ids.index_select(0, request.prompt_of_row)
+                    .equal(ids.narrow(1, 0, p)),
+                "rows of one group must hold the same prompt");
+    request.completion_ids = ids.narrow(1, p, used);
+    request.completion_valid = valid.narrow(1, p, used);
+    request.temperature = options.temperature;
+    scores = ScoreCompletions(model, request);
+  } else {
+    ScoreRequest request;
+    request.ids = ids.narrow(1, 0, p + used);
+    request.valid = valid.narrow(1, 0, p + used);
+    request.first_target = p;
+    request.temperature = options.temperature;
+    scores = ScoreTokens(model, request);
+  }
   if (used < completion) {
     scores.logprobs = torch::constant_pad_nd(scores.logprobs, {0, completion - used});
     scores.entropy = torch::constant_pad_nd(scores.entropy, {0, completion - used});
@@ -98,13 +154,13 @@ TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start
 
 // Log-probs (N, C) of the whole batch under `model`, without gradients.
 torch::Tensor ScoreAllNoGrad(CausalLm& model, const TrainingBatch& batch, int64_t micro_rows,
-                             double temperature) {
+                             const ScoringOptions& options) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   const int64_t n = batch.ids.size(0);
   for (int64_t start = 0; start < n; start += micro_rows) {
     const int64_t rows = std::min(micro_rows, n - start);
-    parts.push_back(ScoreRows(model, batch, start, rows, temperature).logprobs);
+    parts.push_back(ScoreRows(model, batch, start, rows, options).logprobs);
   }
   return torch::cat(parts, 0);
 }
@@ -257,15 +313,16 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   const auto train_start = Clock::now();
   // The update reads the rows longest first; the loss sums over rows, so the order changes
   // only the rounding.
-  TrainingBatch tb = MakeTrainingBatch(batch.rollouts, advantages.values);
-  tb = ReorderRows(tb, RowsByLength(tb));
+  TrainingBatch tb = MakeTrainingBatch(batch.rollouts, advantages.values, g.group_size);
+  tb = ReorderRows(tb, TrainingOrder(tb, g.share_prompt_prefix));
+  const ScoringOptions scoring{g.sampling.temperature, g.share_prompt_prefix};
   policy_.model->train();
   torch::Tensor old_logprobs, ref_logprobs;
   if (g.updates_per_step > 1) {
-    old_logprobs = ScoreAllNoGrad(policy_.model, tb, g.micro_batch_rows, g.sampling.temperature);
+    old_logprobs = ScoreAllNoGrad(policy_.model, tb, g.micro_batch_rows, scoring);
   }
   if (reference_) {
-    ref_logprobs = ScoreAllNoGrad(*reference_, tb, g.micro_batch_rows, g.sampling.temperature);
+    ref_logprobs = ScoreAllNoGrad(*reference_, tb, g.micro_batch_rows, scoring);
   }
   ASSIGN_OR_RETURN(LossNormalizer normalizer,
                    comm_ ? ComputeDataParallelLossNormalizer(*comm_, tb.completion_mask,
@@ -278,7 +335,7 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   for (int64_t update = 0; update < g.updates_per_step; ++update) {
     for (int64_t start = 0; start < n; start += g.micro_batch_rows) {
       const int64_t rows = std::min(g.micro_batch_rows, n - start);
-      TokenScores scores = ScoreRows(policy_.model, tb, start, rows, g.sampling.temperature);
+      TokenScores scores = ScoreRows(policy_.model, tb, start, rows, scoring);
       auto mask = tb.completion_mask.narrow(0, start, rows);
       PolicyLossInputs inputs;
       inputs.logprobs = scores.logprobs;

@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "tests/policy/tensor_checks.h"
 #include "tests/policy/test_models.h"
 
 namespace aha {
 namespace {
 
 using testing::MakeRandomModel;
+using testing::MaxRelativeError;
 using testing::TinyQwen2Config;
 
 // ScoreHidden against log_softmax on the whole (M, V) logits, with and without an entropy
@@ -91,6 +93,98 @@ TEST(TokenScoringTest, TemperatureDividesLogits) {
     EXPECT_NEAR(got.logprobs[0][j - 1].item<double>(),
                 expected[j - 1][seq[0][j].item<int64_t>()].item<double>(), 1e-5);
   }
+}
+
+// Three prompts (left-padded to 5) continued by six rows of up to 4 completion tokens, in an
+// order that interleaves the prompts.
+struct SharedPromptBatch {
+  torch::Tensor prompt_ids = torch::tensor({{0, 0, 3, 9, 4}, {8, 1, 2, 6, 7}, {0, 0, 0, 0, 11}});
+  torch::Tensor prompt_valid = torch::tensor({{0, 0, 1, 1, 1}, {1, 1, 1, 1, 1}, {0, 0, 0, 0, 1}})
+                                   .to(torch::kBool);
+  torch::Tensor prompt_of_row = torch::tensor({1, 0, 1, 2, 0, 1}, torch::kInt64);
+  torch::Tensor completion_ids = torch::tensor(
+      {{5, 6, 7, 8}, {12, 13, 0, 0}, {14, 0, 0, 0}, {15, 16, 17, 0}, {18, 19, 20, 21},
+       {22, 23, 0, 0}});
+  torch::Tensor completion_valid = torch::tensor(
+      {{1, 1, 1, 1}, {1, 1, 0, 0}, {1, 0, 0, 0}, {1, 1, 1, 0}, {1, 1, 1, 1}, {1, 1, 0, 0}})
+                                       .to(torch::kBool);
+
+  // The same rows written out in full, prompt then completion: (6, 9).
+  ScoreRequest FullRows(double temperature) const {
+    ScoreRequest request;
+    request.ids = torch::cat({prompt_ids.index_select(0, prompt_of_row), completion_ids}, 1);
+    request.valid =
+        torch::cat({prompt_valid.index_select(0, prompt_of_row), completion_valid}, 1);
+    request.first_target = prompt_ids.size(1);
+    request.temperature = temperature;
+    return request;
+  }
+
+  CompletionScoreRequest Shared(double temperature) const {
+    return {prompt_ids, prompt_valid, prompt_of_row, completion_ids, completion_valid,
+            temperature};
+  }
+};
+
+// The sum of the scores at real completion tokens, weighted so that every entry matters.
+torch::Tensor WeightedSum(const TokenScores& scores, const torch::Tensor& valid) {
+  auto weights = torch::linspace(0.5, 1.5, scores.logprobs.numel()).view(scores.logprobs.sizes());
+  auto mask = valid.to(torch::kFloat32);
+  return (scores.logprobs * weights * mask).sum() + (scores.entropy * mask).sum() * 0.3;
+}
+
+void ExpectSharedPromptsScoreLikeFullRows(const ModelConfig& config) {
+  CausalLm model = MakeRandomModel(config, 7);
+  SharedPromptBatch batch;
+  const double temperature = 0.8;
+
+  TokenScores full = ScoreTokens(model, batch.FullRows(temperature));
+  auto full_grads = torch::autograd::grad({WeightedSum(full, batch.completion_valid)},
+                                          model->parameters());
+  TokenScores shared = ScoreCompletions(model, batch.Shared(temperature));
+  auto shared_grads = torch::autograd::grad({WeightedSum(shared, batch.completion_valid)},
+                                            model->parameters());
+
+  auto valid = batch.completion_valid;
+  EXPECT_LT(MaxRelativeError(shared.logprobs.masked_select(valid),
+                             full.logprobs.masked_select(valid)), 1e-5);
+  EXPECT_LT(MaxRelativeError(shared.entropy.masked_select(valid),
+                             full.entropy.masked_select(valid)), 1e-5);
+  auto names = model->named_parameters().keys();
+  for (size_t i = 0; i < full_grads.size(); ++i) {
+    EXPECT_LT(MaxRelativeError(shared_grads[i], full_grads[i]), 1e-4) << names[i];
+  }
+}
+
+TEST(TokenScoringTest, SharedPromptsScoreAndDifferentiateLikeFullRows) {
+  ExpectSharedPromptsScoreLikeFullRows(TinyQwen2Config());
+}
+
+TEST(TokenScoringTest, SharedPromptsWithQkNormAndSeparateHeadScoreLikeFullRows) {
+  ModelConfig c = TinyQwen2Config();
+  c.model_type = "qwen3";
+  c.qk_norm = true;
+  c.attention_bias = false;
+  c.tie_word_embeddings = false;
+  ExpectSharedPromptsScoreLikeFullRows(c);
+}
+
+TEST(TokenScoringTest, SharedPromptsWithOneCompletionColumnUseThePromptsLastState) {
+  CausalLm model = MakeRandomModel(TinyQwen2Config(), 9);
+  torch::NoGradGuard no_grad;
+  SharedPromptBatch batch;
+  batch.completion_ids = batch.completion_ids.narrow(1, 0, 1);
+  batch.completion_valid = batch.completion_valid.narrow(1, 0, 1);
+  TokenScores full = ScoreTokens(model, batch.FullRows(1.0));
+  TokenScores shared = ScoreCompletions(model, batch.Shared(1.0));
+  EXPECT_LT(MaxRelativeError(shared.logprobs, full.logprobs), 1e-5);
+}
+
+TEST(TokenScoringTest, SharedPromptsRejectAPromptOfOnlyPadding) {
+  CausalLm model = MakeRandomModel(TinyQwen2Config(), 9);
+  SharedPromptBatch batch;
+  batch.prompt_valid.fill_(false);
+  EXPECT_THROW(ScoreCompletions(model, batch.Shared(1.0)), c10::Error);
 }
 
 }  // namespace

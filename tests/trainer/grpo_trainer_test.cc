@@ -213,6 +213,38 @@ TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
   }
 }
 
+// Scoring each group's prompt once gives the update of scoring every row in full, also when
+// micro-batches of 12 rows split the groups of 8, and in the no-gradient passes that score the
+// old policy (mu 2) and the reference (KL).
+TEST_F(GrpoTrainerTest, SharedPromptPrefixDoesNotChangeUpdate) {
+  auto train = [&](const std::string& out, bool share) {
+    const std::string path = WriteConfig(out, 2);
+    EditConfig(path, {{"micro_batch_rows: 12",
+                       std::string("micro_batch_rows: 12, updates_per_step: 2, kl_beta: 0.05, "
+                                   "share_prompt_prefix: ") +
+                           (share ? "true" : "false")},
+                      {"lr: 0.01,", "lr: 0.01, adam_eps: 1.0,"}});
+    auto config = LoadGrpoRunConfig(path);
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->grpo.share_prompt_prefix, share);
+    auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+    ASSERT_TRUE(trainer.ok()) << trainer.status();
+    ASSERT_TRUE((*trainer)->Run().ok());
+  };
+  train("full_rows", false);
+  train("shared_prompts", true);
+  auto a = Weights((dir_ / "full_rows" / "final").string());
+  auto b = Weights((dir_ / "shared_prompts" / "final").string());
+  auto base = Weights((dir_ / "base").string());
+  ASSERT_EQ(a.size(), b.size());
+  double moved = 0;
+  for (const auto& [name, tensor] : a) {
+    EXPECT_LE((tensor - b[name]).abs().max().item<double>(), 1e-8) << name;
+    moved = std::max(moved, (tensor - base[name]).abs().max().item<double>());
+  }
+  EXPECT_GT(moved, 1e-6);  // the comparison above is not between two untouched models
+}
+
 // Each of the mu passes steps the optimizer, so the second pass scores with a policy that
 // moved away from the sampling one (the ratio leaves 1), while the schedule counts one step.
 TEST_F(GrpoTrainerTest, EveryPassStepsTheOptimizer) {
