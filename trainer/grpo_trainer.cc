@@ -1,9 +1,11 @@
 #include "trainer/grpo_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <numeric>
 #include <unordered_map>
 
 #include <torch/torch.h>
@@ -80,17 +82,26 @@ TrainingBatch ReorderRows(const TrainingBatch& batch, const torch::Tensor& order
 // - With shared prompts: groups by their longest completion, longest first, and within a
 //   group longest first, so that a micro-batch holds whole groups and runs each prompt once.
 torch::Tensor TrainingOrder(const TrainingBatch& batch, bool share_prompts) {
-  torch::Tensor lengths = batch.completion_mask.sum(1);
-  torch::Tensor key = lengths;
-  if (share_prompts) {
-    const int64_t n = lengths.size(0), width = batch.completion_mask.size(1) + 1;
-    auto group_longest = torch::zeros({n}, lengths.options())
-                             .scatter_reduce(0, batch.group, lengths, "amax");
-    // group_longest desc, then group asc, then length desc, as one descending key.
-    key = (group_longest.index_select(0, batch.group) * n + (n - 1 - batch.group)) * width +
-          lengths;
+  const torch::Tensor lengths_tensor = batch.completion_mask.sum(1).to(torch::kCPU);
+  const torch::Tensor groups_tensor = batch.group.to(torch::kCPU);
+  const int64_t n = lengths_tensor.size(0);
+  const int64_t* length = lengths_tensor.data_ptr<int64_t>();
+  const int64_t* group = groups_tensor.data_ptr<int64_t>();
+  std::unordered_map<int64_t, int64_t> group_longest;
+  for (int64_t row = 0; row < n; ++row) {
+    int64_t& longest = group_longest[group[row]];
+    longest = std::max(longest, length[row]);
   }
-  return std::get<1>(key.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    if (share_prompts && group[a] != group[b]) {
+      const int64_t longest_a = group_longest[group[a]], longest_b = group_longest[group[b]];
+      return longest_a != longest_b ? longest_a > longest_b : group[a] < group[b];
+    }
+    return length[a] > length[b];
+  });
+  return torch::tensor(order, torch::kInt64).to(batch.ids.device());
 }
 
 // How the update scores rows.
