@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "policy/kernel_switch.h"
+#include "policy/linear_grad.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -176,7 +177,10 @@ int64_t RowPaddedLinearCallsSoFar() { return padded_calls.load(std::memory_order
 
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
-  if (!Enabled() || !Fits(x, weight, bias)) return RowPaddedLinear(x, weight, bias);
+  if (!Enabled() || !Fits(x, weight, bias)) {
+    if (AccumulatesInGrad(x, weight, bias)) return LinearAccumulatingInGrad(x, weight, bias);
+    return RowPaddedLinear(x, weight, bias);
+  }
   const int64_t k = x.size(-1), n = weight.size(0);
   const int64_t m = x.numel() / k;
   // The input rows in float32, converted once here instead of in every block of weight rows.

@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "policy/cpu_threads.h"
+#include "policy/linear_grad.h"
 #include "policy/file_io.h"
 #include "policy/token_scoring.h"
 #include "trainer/advantages.h"
@@ -365,7 +366,10 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
             "abandoned. Lower optimizer.lr or check the rewards",
             m.step, result.loss.item<double>(), start, start + rows - 1));
       }
-      result.loss.backward();
+      {
+        AccumulateGradsInPlace in_place;
+        result.loss.backward();
+      }
       stats.Add(result.stats);
       if (update == 0) {
         torch::NoGradGuard no_grad;

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "policy/linear_grad.h"
 #include "policy/token_scoring.h"
 
 namespace aha {
@@ -147,7 +148,10 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
           " of the batch; stopped before its backward pass"));
     }
     nll_total += value;
-    (nll_sum / normalizer).backward();
+    {
+      AccumulateGradsInPlace in_place;
+      (nll_sum / normalizer).backward();
+    }
   }
   stats.loss = nll_total / normalizer;
   return stats;

@@ -1,0 +1,84 @@
+#include "policy/linear_grad.h"
+
+#include <atomic>
+
+#include <torch/csrc/autograd/custom_function.h>
+#include <torch/torch.h>
+
+#include "policy/kernel_switch.h"
+#include "policy/skinny_linear.h"
+
+namespace aha {
+namespace {
+
+std::atomic<int64_t> in_place_accumulations{0};
+
+// Scopes of AccumulateGradsInPlace open on this thread. LibTorch runs a CPU backward pass on
+// the thread that started it.
+thread_local int in_place_scopes = 0;
+
+bool IsFloat32Cpu(const torch::Tensor& t) {
+  return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
+}
+
+// x @ weight^T whose backward pass adds the weight gradient to weight.grad().
+class LinearFunction : public torch::autograd::Function<LinearFunction> {
+ public:
+  // x: (M, K), weight (N, K). Returns (M, N).
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
+                               torch::Tensor weight) {
+    ctx->save_for_backward({x, weight});
+    return Linear(x, weight, torch::Tensor());
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const torch::Tensor& x = saved[0];
+    const torch::Tensor& weight = saved[1];
+    const torch::Tensor& grad_out = grads[0];  // (M, N)
+    // (M, N) @ (N, K), through Linear for its row padding.
+    torch::Tensor grad_x = Linear(grad_out, weight.t(), torch::Tensor());
+    if (in_place_scopes == 0 || torch::GradMode::is_enabled()) {
+      // Outside a scope (torch::autograd::grad among others) the caller expects the gradient
+      // back, and with create_graph it must be a differentiable tensor.
+      return {grad_x, torch::matmul(grad_out.t(), x)};
+    }
+    torch::Tensor& grad = const_cast<torch::Tensor&>(weight).mutable_grad();
+    if (!grad.defined()) grad = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);
+    grad.addmm_(grad_out.t(), x);  // (N, M) @ (M, K)
+    in_place_accumulations.fetch_add(1, std::memory_order_relaxed);
+    return {grad_x, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+AccumulateGradsInPlace::AccumulateGradsInPlace() { ++in_place_scopes; }
+AccumulateGradsInPlace::~AccumulateGradsInPlace() { --in_place_scopes; }
+
+bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
+                       const torch::Tensor& bias) {
+  static const bool enabled = !KernelSwitchedToTorch("AHA_LINEAR_GRAD");
+  if (!enabled || !torch::GradMode::is_enabled()) return false;
+  if (!weight.requires_grad() || !weight.is_leaf() || weight.dim() != 2) return false;
+  if (bias.defined() && !IsFloat32Cpu(bias)) return false;
+  return IsFloat32Cpu(x) && IsFloat32Cpu(weight) && x.dim() >= 1 &&
+         x.size(-1) == weight.size(1);
+}
+
+torch::Tensor LinearAccumulatingInGrad(const torch::Tensor& x, const torch::Tensor& weight,
+                                       const torch::Tensor& bias) {
+  const int64_t k = x.size(-1);
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = weight.size(0);
+  torch::Tensor y = LinearFunction::apply(x.reshape({-1, k}), weight).view(shape);
+  // Autograd sums the bias gradient, an (N) vector, the usual way.
+  return bias.defined() ? y + bias : y;
+}
+
+int64_t GradAccumulationsInPlaceSoFar() {
+  return in_place_accumulations.load(std::memory_order_relaxed);
+}
+
+}  // namespace aha

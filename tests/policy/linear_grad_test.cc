@@ -1,0 +1,98 @@
+#include "policy/linear_grad.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "policy/skinny_linear.h"
+#include "tests/policy/tensor_checks.h"
+
+namespace aha {
+namespace {
+
+using testing::MaxRelativeError;
+
+// A layer of 70 rows (padded to 80 in both products), 24 inputs and 40 outputs with bias.
+struct LinearCase {
+  LinearCase() {
+    torch::manual_seed(11);
+    x = torch::randn({2, 35, 24}, torch::requires_grad());
+    weight = torch::randn({40, 24}, torch::requires_grad());
+    bias = torch::randn({40}, torch::requires_grad());
+    upstream = torch::randn({2, 35, 40});
+  }
+
+  torch::Tensor Loss(const torch::Tensor& y) const { return (y * upstream).sum(); }
+
+  // Gradients of x, weight and bias through torch's own linear.
+  std::vector<torch::Tensor> TorchGradients() const {
+    auto y = torch::nn::functional::linear(x, weight, bias);
+    return torch::autograd::grad({Loss(y)}, {x, weight, bias});
+  }
+
+  torch::Tensor x, weight, bias, upstream;
+};
+
+TEST(LinearGradTest, BackwardInScopeAddsTheWeightGradientToGrad) {
+  LinearCase c;
+  ASSERT_TRUE(AccumulatesInGrad(c.x, c.weight, c.bias));
+  auto want = c.TorchGradients();
+  const int64_t before = GradAccumulationsInPlaceSoFar();
+  {
+    AccumulateGradsInPlace in_place;
+    c.Loss(Linear(c.x, c.weight, c.bias)).backward();
+  }
+  EXPECT_EQ(GradAccumulationsInPlaceSoFar() - before, 1);
+  EXPECT_LT(MaxRelativeError(c.x.grad(), want[0]), 1e-5);
+  EXPECT_LT(MaxRelativeError(c.weight.grad(), want[1]), 1e-5);
+  EXPECT_LT(MaxRelativeError(c.bias.grad(), want[2]), 1e-5);
+
+  // A second pass adds to what is there, as autograd's accumulation does.
+  {
+    AccumulateGradsInPlace in_place;
+    c.Loss(Linear(c.x, c.weight, c.bias)).backward();
+  }
+  EXPECT_LT(MaxRelativeError(c.weight.grad(), 2 * want[1]), 1e-5);
+  EXPECT_LT(MaxRelativeError(c.bias.grad(), 2 * want[2]), 1e-5);
+}
+
+TEST(LinearGradTest, GradOutsideScopeReturnsTheWeightGradient) {
+  LinearCase c;
+  auto want = c.TorchGradients();
+  const int64_t before = GradAccumulationsInPlaceSoFar();
+  auto got = torch::autograd::grad({c.Loss(Linear(c.x, c.weight, c.bias))},
+                                   {c.x, c.weight, c.bias});
+  EXPECT_EQ(GradAccumulationsInPlaceSoFar(), before);
+  EXPECT_FALSE(c.weight.grad().defined());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_LT(MaxRelativeError(got[i], want[i]), 1e-5) << "gradient " << i;
+  }
+}
+
+TEST(LinearGradTest, CreateGraphInScopeKeepsSecondDerivatives) {
+  LinearCase c;
+  AccumulateGradsInPlace in_place;
+  auto first = torch::autograd::grad({c.Loss(Linear(c.x, c.weight, c.bias))}, {c.weight},
+                                     /*grad_outputs=*/{}, /*retain_graph=*/true,
+                                     /*create_graph=*/true)[0];
+  auto second = torch::autograd::grad({first.pow(2).sum()}, {c.x})[0];
+  auto want_first = torch::autograd::grad(
+      {c.Loss(torch::nn::functional::linear(c.x, c.weight, c.bias))}, {c.weight}, {}, true,
+      true)[0];
+  auto want_second = torch::autograd::grad({want_first.pow(2).sum()}, {c.x})[0];
+  EXPECT_LT(MaxRelativeError(first, want_first), 1e-5);
+  EXPECT_LT(MaxRelativeError(second, want_second), 1e-5);
+}
+
+TEST(LinearGradTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
+  LinearCase c;
+  EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight.detach(), c.bias));       // frozen weight
+  EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight * 2, c.bias));            // not a leaf
+  EXPECT_FALSE(AccumulatesInGrad(c.x.to(torch::kBFloat16),
+                                 c.weight.detach().to(torch::kBFloat16).requires_grad_(true),
+                                 torch::Tensor()));
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight, c.bias));                // nothing recorded
+}
+
+}  // namespace
+}  // namespace aha
