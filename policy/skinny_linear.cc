@@ -8,7 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include "policy/kernel_switch.h"
-#include "policy/linear_grad.h"
+#include "policy/grad_in_place.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

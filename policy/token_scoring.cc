@@ -3,6 +3,8 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/torch.h>
 
+#include "policy/grad_in_place.h"
+
 namespace aha {
 namespace {
 
@@ -89,19 +91,32 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
       return grad_entropy.defined() ? grad_entropy.narrow(0, start, len) : torch::Tensor();
     };
 
+    // In a trainer's backward pass the weight gradient goes straight into weight.grad().
+    const bool in_place = AddingToGradInPlace(weight);
     if (saved_log_p.defined()) {
       auto dz = LogitGradient(saved_log_p, targets, grad_logprobs, grad_entropy,
                               chunk_entropy(0, m), temperature);  // (M, V)
       auto grad_hidden = torch::matmul(dz.to(weight.scalar_type()), weight);
-      auto grad_weight = torch::matmul(dz.t(), hidden.to(torch::kFloat32));
-      return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(),
-              torch::Tensor(), torch::Tensor(), torch::Tensor()};
+      torch::Tensor grad_weight;
+      if (in_place) {
+        GradToAddTo(weight).addmm_(dz.t(), hidden);
+        CountGradAccumulationInPlace();
+      } else {
+        grad_weight = torch::matmul(dz.t(), hidden.to(torch::kFloat32)).to(weight.scalar_type());
+      }
+      return {grad_hidden, grad_weight, torch::Tensor(), torch::Tensor(), torch::Tensor(),
+              torch::Tensor()};
     }
 
     const int64_t rows =
         ChunkRows(weight.size(0), ctx->saved_data["max_chunk_elements"].toInt());
     auto grad_hidden = torch::empty_like(hidden);
-    torch::Tensor grad_weight;  // float32 (V, E), written by the first chunk
+    // float32 (V, E), written by the first chunk unless the gradient goes to weight.grad().
+    torch::Tensor grad_weight;
+    if (in_place) {
+      grad_weight = GradToAddTo(weight);
+      CountGradAccumulationInPlace();
+    }
     for (int64_t start = 0; start < m; start += rows) {
       const int64_t len = std::min(rows, m - start);
       auto h = hidden.narrow(0, start, len);
@@ -118,8 +133,9 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
         grad_weight = torch::matmul(dz.t(), h.to(torch::kFloat32));
       }
     }
-    return {grad_hidden, grad_weight.to(weight.scalar_type()), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor()};
+    if (in_place) grad_weight = torch::Tensor();
+    return {grad_hidden, grad_weight.defined() ? grad_weight.to(weight.scalar_type()) : grad_weight,
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 

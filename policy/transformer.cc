@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "policy/grad_in_place.h"
 #include "policy/skinny_linear.h"
 
 namespace aha {
@@ -31,7 +32,7 @@ CausalLmImpl::CausalLmImpl(const ModelConfig& config) : config_(config), rope_(c
 
 torch::Tensor CausalLmImpl::Hidden(const torch::Tensor& ids, const torch::Tensor& positions,
                                    const torch::Tensor& allowed, std::vector<LayerKv>* kv_out) {
-  auto x = model->embed_tokens(ids);  // (N, T, E)
+  auto x = EmbeddingLookup(model->embed_tokens->weight, ids);  // (N, T, E)
   auto [cos, sin] = rope_.Lookup(positions, x.scalar_type());
   if (kv_out != nullptr) kv_out->assign(model->layer_list.size(), LayerKv{});
   for (size_t i = 0; i < model->layer_list.size(); ++i) {
@@ -49,7 +50,7 @@ torch::Tensor CausalLmImpl::HiddenContinuations(const torch::Tensor& prompt_ids,
   auto ids = torch::cat({prompt_ids.reshape({-1}), row_ids.reshape({-1})}).unsqueeze(0);
   auto positions =
       torch::cat({prompt_positions.reshape({-1}), row_positions.reshape({-1})}).unsqueeze(0);
-  auto x = model->embed_tokens(ids).squeeze(0);  // (M, E)
+  auto x = EmbeddingLookup(model->embed_tokens->weight, ids).squeeze(0);  // (M, E)
   auto [cos, sin] = rope_.Lookup(positions, x.scalar_type());
   cos = cos.squeeze(0);  // (M, D)
   sin = sin.squeeze(0);

@@ -14,7 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "policy/cpu_threads.h"
-#include "policy/linear_grad.h"
+#include "policy/grad_in_place.h"
 #include "policy/file_io.h"
 #include "policy/token_scoring.h"
 #include "trainer/advantages.h"

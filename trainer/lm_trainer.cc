@@ -12,7 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "policy/linear_grad.h"
+#include "policy/grad_in_place.h"
 #include "policy/token_scoring.h"
 
 namespace aha {

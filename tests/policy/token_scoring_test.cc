@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "policy/grad_in_place.h"
 #include "tests/policy/tensor_checks.h"
 #include "tests/policy/test_models.h"
 
@@ -44,6 +45,30 @@ void ExpectScoreHiddenMatchesLogSoftmax(int64_t max_chunk_elements, int64_t max_
     EXPECT_LT((chunked.entropy - direct_h).abs().max().item<double>(), 1e-5);
     EXPECT_LT((grads[0] - direct_grads[0]).abs().max().item<double>(), 1e-4);
     EXPECT_LT((grads[1] - direct_grads[1]).abs().max().item<double>(), 1e-4);
+  }
+}
+
+// In a trainer's backward pass ScoreHidden adds the weight gradient to weight.grad() itself,
+// with the log-probs kept or recomputed.
+TEST(TokenScoringTest, WeightGradientGoesToGradInATrainersBackwardPass) {
+  for (int64_t max_saved : {int64_t{1} << 20, int64_t{0}}) {
+    torch::manual_seed(8);
+    auto hidden = torch::randn({13, 6}, torch::requires_grad());
+    auto weight = torch::randn({11, 6}, torch::requires_grad());
+    auto targets = torch::randint(0, 11, {13});
+    auto loss = [&] {
+      TokenScores s = ScoreHidden(hidden, weight, targets, 0.9, 22, max_saved);
+      return s.logprobs.sum() + 0.5 * s.entropy.sum();
+    };
+    auto want = torch::autograd::grad({loss()}, {hidden, weight});
+    const int64_t before = GradAccumulationsInPlaceSoFar();
+    {
+      AccumulateGradsInPlace in_place;
+      loss().backward();
+    }
+    EXPECT_EQ(GradAccumulationsInPlaceSoFar() - before, 1);
+    EXPECT_LT((hidden.grad() - want[0]).abs().max().item<double>(), 1e-5);
+    EXPECT_LT((weight.grad() - want[1]).abs().max().item<double>(), 1e-5);
   }
 }
 

@@ -1,4 +1,4 @@
-#include "policy/linear_grad.h"
+#include "policy/grad_in_place.h"
 
 #include <atomic>
 
@@ -39,20 +39,65 @@ class LinearFunction : public torch::autograd::Function<LinearFunction> {
     const torch::Tensor& grad_out = grads[0];  // (M, N)
     // (M, N) @ (N, K), through Linear for its row padding.
     torch::Tensor grad_x = Linear(grad_out, weight.t(), torch::Tensor());
-    if (in_place_scopes == 0 || torch::GradMode::is_enabled()) {
+    if (!AddingToGradInPlace(weight)) {
       // Outside a scope (torch::autograd::grad among others) the caller expects the gradient
       // back, and with create_graph it must be a differentiable tensor.
       return {grad_x, torch::matmul(grad_out.t(), x)};
     }
-    torch::Tensor& grad = const_cast<torch::Tensor&>(weight).mutable_grad();
-    if (!grad.defined()) grad = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);
-    grad.addmm_(grad_out.t(), x);  // (N, M) @ (M, K)
-    in_place_accumulations.fetch_add(1, std::memory_order_relaxed);
+    GradToAddTo(weight).addmm_(grad_out.t(), x);  // (N, M) @ (M, K)
+    CountGradAccumulationInPlace();
     return {grad_x, torch::Tensor()};
   }
 };
 
+// weight[ids] whose backward pass adds the gradient rows to weight.grad() where it can.
+class EmbeddingFunction : public torch::autograd::Function<EmbeddingFunction> {
+ public:
+  // weight (V, E), ids (T) int64. Returns (T, E).
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor weight,
+                               torch::Tensor ids) {
+    ctx->save_for_backward({weight, ids});
+    return weight.index_select(0, ids);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const torch::Tensor& weight = saved[0];
+    const torch::Tensor& ids = saved[1];
+    const torch::Tensor& grad_rows = grads[0];  // (T, E)
+    if (!AddingToGradInPlace(weight)) {
+      // index_add (not in place) keeps the gradient differentiable under create_graph.
+      return {torch::zeros_like(weight).index_add(0, ids, grad_rows), torch::Tensor()};
+    }
+    GradToAddTo(weight).index_add_(0, ids, grad_rows);
+    CountGradAccumulationInPlace();
+    return {torch::Tensor(), torch::Tensor()};
+  }
+};
+
 }  // namespace
+
+bool AddingToGradInPlace(const torch::Tensor& weight) {
+  return in_place_scopes > 0 && !torch::GradMode::is_enabled() && weight.is_leaf() &&
+         weight.requires_grad() && IsFloat32Cpu(weight);
+}
+
+torch::Tensor& GradToAddTo(const torch::Tensor& weight) {
+  torch::Tensor& grad = const_cast<torch::Tensor&>(weight).mutable_grad();
+  if (!grad.defined()) grad = torch::zeros_like(weight, torch::MemoryFormat::Contiguous);
+  return grad;
+}
+
+torch::Tensor EmbeddingLookup(const torch::Tensor& weight, const torch::Tensor& ids) {
+  std::vector<int64_t> shape = ids.sizes().vec();
+  shape.push_back(weight.size(1));
+  return EmbeddingFunction::apply(weight, ids.reshape({-1})).view(shape);
+}
+
+void CountGradAccumulationInPlace() {
+  in_place_accumulations.fetch_add(1, std::memory_order_relaxed);
+}
 
 AccumulateGradsInPlace::AccumulateGradsInPlace() { ++in_place_scopes; }
 AccumulateGradsInPlace::~AccumulateGradsInPlace() { --in_place_scopes; }

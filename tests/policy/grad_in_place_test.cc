@@ -1,4 +1,4 @@
-#include "policy/linear_grad.h"
+#include "policy/grad_in_place.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -32,7 +32,7 @@ struct LinearCase {
   torch::Tensor x, weight, bias, upstream;
 };
 
-TEST(LinearGradTest, BackwardInScopeAddsTheWeightGradientToGrad) {
+TEST(GradInPlaceTest, BackwardInScopeAddsTheWeightGradientToGrad) {
   LinearCase c;
   ASSERT_TRUE(AccumulatesInGrad(c.x, c.weight, c.bias));
   auto want = c.TorchGradients();
@@ -55,7 +55,7 @@ TEST(LinearGradTest, BackwardInScopeAddsTheWeightGradientToGrad) {
   EXPECT_LT(MaxRelativeError(c.bias.grad(), 2 * want[2]), 1e-5);
 }
 
-TEST(LinearGradTest, GradOutsideScopeReturnsTheWeightGradient) {
+TEST(GradInPlaceTest, GradOutsideScopeReturnsTheWeightGradient) {
   LinearCase c;
   auto want = c.TorchGradients();
   const int64_t before = GradAccumulationsInPlaceSoFar();
@@ -68,7 +68,7 @@ TEST(LinearGradTest, GradOutsideScopeReturnsTheWeightGradient) {
   }
 }
 
-TEST(LinearGradTest, CreateGraphInScopeKeepsSecondDerivatives) {
+TEST(GradInPlaceTest, CreateGraphInScopeKeepsSecondDerivatives) {
   LinearCase c;
   AccumulateGradsInPlace in_place;
   auto first = torch::autograd::grad({c.Loss(Linear(c.x, c.weight, c.bias))}, {c.weight},
@@ -83,7 +83,7 @@ TEST(LinearGradTest, CreateGraphInScopeKeepsSecondDerivatives) {
   EXPECT_LT(MaxRelativeError(second, want_second), 1e-5);
 }
 
-TEST(LinearGradTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
+TEST(GradInPlaceTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
   LinearCase c;
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight.detach(), c.bias));       // frozen weight
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight * 2, c.bias));            // not a leaf
@@ -92,6 +92,29 @@ TEST(LinearGradTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
                                  torch::Tensor()));
   torch::NoGradGuard no_grad;
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight, c.bias));                // nothing recorded
+}
+
+TEST(GradInPlaceTest, EmbeddingRowsGoToGradAndSumWithATiedOutputLayer) {
+  torch::manual_seed(12);
+  auto weight = torch::randn({9, 4}, torch::requires_grad());
+  auto ids = torch::tensor({{3, 1, 3}, {0, 8, 3}});  // repeated rows must sum
+  auto upstream = torch::randn({2, 3, 4});
+  // The same weight read as embeddings and as a tied output layer.
+  auto loss = [&](const torch::Tensor& embedded) {
+    auto y = embedded * upstream;
+    return y.sum() + Linear(y, weight, torch::Tensor()).pow(2).sum();
+  };
+  auto want = torch::autograd::grad({loss(torch::embedding(weight, ids))}, {weight})[0];
+  auto got = torch::autograd::grad({loss(EmbeddingLookup(weight, ids))}, {weight})[0];
+  EXPECT_LT(MaxRelativeError(got, want), 1e-5);
+
+  const int64_t before = GradAccumulationsInPlaceSoFar();
+  {
+    AccumulateGradsInPlace in_place;
+    loss(EmbeddingLookup(weight, ids)).backward();
+  }
+  EXPECT_EQ(GradAccumulationsInPlaceSoFar() - before, 2);  // the lookup and the output layer
+  EXPECT_LT(MaxRelativeError(weight.grad(), want), 1e-5);
 }
 
 }  // namespace
