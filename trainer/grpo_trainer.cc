@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <numeric>
 #include <unordered_map>
 
 #include <torch/torch.h>
@@ -21,6 +20,7 @@
 #include "trainer/data_parallel.h"
 #include "trainer/policy_loss.h"
 #include "trainer/rollout.h"
+#include "trainer/training_order.h"
 
 namespace aha {
 namespace {
@@ -76,33 +76,18 @@ TrainingBatch ReorderRows(const TrainingBatch& batch, const torch::Tensor& order
   return t;
 }
 
-// The order the update reads the rows in (N). Micro-batches of neighbouring rows then have
-// similar lengths, and ScoreRows cuts each one to its own longest completion instead of the
-// batch's, so little padding goes through the model when lengths vary widely.
-// - Without shared prompts: longest completion first.
-// - With shared prompts: groups by their longest completion, longest first, and within a
-//   group longest first, so that a micro-batch holds whole groups and runs each prompt once.
-torch::Tensor TrainingOrder(const TrainingBatch& batch, bool share_prompts) {
-  const torch::Tensor lengths_tensor = batch.completion_mask.sum(1).to(torch::kCPU);
-  const torch::Tensor groups_tensor = batch.group.to(torch::kCPU);
-  const int64_t n = lengths_tensor.size(0);
-  const int64_t* length = lengths_tensor.data_ptr<int64_t>();
-  const int64_t* group = groups_tensor.data_ptr<int64_t>();
-  std::unordered_map<int64_t, int64_t> group_longest;
-  for (int64_t row = 0; row < n; ++row) {
-    int64_t& longest = group_longest[group[row]];
-    longest = std::max(longest, length[row]);
-  }
-  std::vector<int64_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    if (share_prompts && group[a] != group[b]) {
-      const int64_t longest_a = group_longest[group[a]], longest_b = group_longest[group[b]];
-      return longest_a != longest_b ? longest_a > longest_b : group[a] < group[b];
-    }
-    return length[a] > length[b];
-  });
-  return torch::tensor(order, torch::kInt64).to(batch.ids.device());
+// Each row's lengths and group, on the host, for TrainingOrder.
+std::vector<RowShape> RowShapes(const TrainingBatch& batch) {
+  const torch::Tensor prompts =
+      batch.valid.narrow(1, 0, batch.prompt_length).sum(1).to(torch::kCPU).contiguous();
+  const torch::Tensor completions = batch.completion_mask.sum(1).to(torch::kCPU).contiguous();
+  const torch::Tensor groups = batch.group.to(torch::kCPU).contiguous();
+  const int64_t* prompt = prompts.data_ptr<int64_t>();
+  const int64_t* completion = completions.data_ptr<int64_t>();
+  const int64_t* group = groups.data_ptr<int64_t>();
+  std::vector<RowShape> rows(prompts.size(0));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = {prompt[i], completion[i], group[i]};
+  return rows;
 }
 
 // How the update scores rows.
@@ -326,7 +311,9 @@ absl::StatusOr<StepMetrics> GrpoTrainer::TrainStep() {
   // The update reads the rows longest first; the loss sums over rows, so the order changes
   // only the rounding.
   TrainingBatch tb = MakeTrainingBatch(batch.rollouts, advantages.values, g.group_size);
-  tb = ReorderRows(tb, TrainingOrder(tb, g.share_prompt_prefix));
+  const std::vector<int64_t> order =
+      TrainingOrder(RowShapes(tb), g.micro_batch_rows, g.share_prompt_prefix);
+  tb = ReorderRows(tb, torch::tensor(order, torch::kInt64).to(tb.ids.device()));
   const ScoringOptions scoring{g.sampling.temperature, g.share_prompt_prefix};
   policy_.model->train();
   torch::Tensor old_logprobs, ref_logprobs;
