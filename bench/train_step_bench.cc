@@ -15,6 +15,7 @@
 #include "bench/bench_common.h"
 #include "bench/machine_limits.h"
 #include "bench/policy_shapes.h"
+#include "policy/grad_in_place.h"
 #include "policy/token_scoring.h"
 #include "trainer/optimizer.h"
 
@@ -78,7 +79,10 @@ void BenchShape(const NamedShape& shape, const TrainSizes& sizes, const CommonFl
     TokenScores scores = ScoreTokens(model, request);  // (N, C)
     auto loss = -scores.logprobs.mean();
     const auto forward_end = std::chrono::steady_clock::now();
-    loss.backward();
+    {
+      AccumulateGradsInPlace in_place;  // as the trainers run their backward passes
+      loss.backward();
+    }
     const auto backward_end = std::chrono::steady_clock::now();
     optimizer_step();
     const auto end = std::chrono::steady_clock::now();
