@@ -183,11 +183,11 @@ TokenScores ScoreCompletions(CausalLm& model, const CompletionScoreRequest& requ
               "prompt_of_row must be (N) with N = ", n, ", got ", request.prompt_of_row.sizes());
   // Columns that are padding in every prompt change nothing (positions count from each
   // prompt's first real token), so they are cut.
-  const int64_t longest_prompt = request.prompt_valid.sum(1).max().item<int64_t>();
-  TORCH_CHECK(longest_prompt >= 1, "ScoreCompletions needs prompts with real tokens");
+  const int64_t max_prompt_length = request.prompt_valid.sum(1).max().item<int64_t>();
+  TORCH_CHECK(max_prompt_length >= 1, "ScoreCompletions needs prompts with real tokens");
   const int64_t p = request.prompt_ids.size(1);
-  auto prompt_ids = request.prompt_ids.narrow(1, p - longest_prompt, longest_prompt);
-  auto prompt_valid = request.prompt_valid.narrow(1, p - longest_prompt, longest_prompt);
+  auto prompt_ids = request.prompt_ids.narrow(1, p - max_prompt_length, max_prompt_length);
+  auto prompt_valid = request.prompt_valid.narrow(1, p - max_prompt_length, max_prompt_length);
 
   // The last completion token predicts nothing, so only the first C - 1 are run.
   const int64_t t = c - 1;
@@ -196,7 +196,7 @@ TokenScores ScoreCompletions(CausalLm& model, const CompletionScoreRequest& requ
   auto row_valid = request.completion_valid.narrow(1, 0, t);
   ContinuationLayout layout;
   layout.prompts = b;
-  layout.prompt_length = longest_prompt;
+  layout.prompt_length = max_prompt_length;
   layout.rows = n;
   layout.row_length = t;
   layout.prompt_allowed = BuildAttentionMask(prompt_valid);
@@ -210,11 +210,11 @@ TokenScores ScoreCompletions(CausalLm& model, const CompletionScoreRequest& requ
   const int64_t e = hidden.size(1);
   // The first completion token is predicted from its prompt's last hidden state (prompts are
   // left-padded, so the last column is real); token j > 0 from completion token j - 1.
-  auto prompt_last = hidden.narrow(0, 0, b * longest_prompt)
-                         .view({b, longest_prompt, e})
-                         .select(1, longest_prompt - 1)
+  auto prompt_last = hidden.narrow(0, 0, b * max_prompt_length)
+                         .view({b, max_prompt_length, e})
+                         .select(1, max_prompt_length - 1)
                          .index_select(0, request.prompt_of_row);  // (N, E)
-  auto rows = hidden.narrow(0, b * longest_prompt, n * t).view({n, t, e});
+  auto rows = hidden.narrow(0, b * max_prompt_length, n * t).view({n, t, e});
   auto predicting = torch::cat({prompt_last.unsqueeze(1), rows}, 1).reshape({n * c, e});
   TokenScores flat = ScoreHidden(predicting, model->LmHeadWeight(),
                                  completion_ids.reshape({n * c}), request.temperature);
