@@ -17,6 +17,12 @@ std::atomic<int64_t> in_place_accumulations{0};
 // the thread that started it.
 thread_local int in_place_scopes = 0;
 
+// AHA_GRAD_IN_PLACE=torch leaves every gradient to autograd.
+bool SwitchedOn() {
+  static const bool on = !KernelSwitchedToTorch("AHA_GRAD_IN_PLACE");
+  return on;
+}
+
 bool IsFloat32Cpu(const torch::Tensor& t) {
   return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
 }
@@ -79,8 +85,8 @@ class EmbeddingFunction : public torch::autograd::Function<EmbeddingFunction> {
 }  // namespace
 
 bool AddingToGradInPlace(const torch::Tensor& weight) {
-  return in_place_scopes > 0 && !torch::GradMode::is_enabled() && weight.is_leaf() &&
-         weight.requires_grad() && IsFloat32Cpu(weight);
+  return SwitchedOn() && in_place_scopes > 0 && !torch::GradMode::is_enabled() &&
+         weight.is_leaf() && weight.requires_grad() && IsFloat32Cpu(weight);
 }
 
 torch::Tensor& GradToAddTo(const torch::Tensor& weight) {
@@ -104,8 +110,7 @@ AccumulateGradsInPlace::~AccumulateGradsInPlace() { --in_place_scopes; }
 
 bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias) {
-  static const bool enabled = !KernelSwitchedToTorch("AHA_LINEAR_GRAD");
-  if (!enabled || !torch::GradMode::is_enabled()) return false;
+  if (!SwitchedOn() || !torch::GradMode::is_enabled()) return false;
   if (!weight.requires_grad() || !weight.is_leaf() || weight.dim() != 2) return false;
   if (bias.defined() && !IsFloat32Cpu(bias)) return false;
   return IsFloat32Cpu(x) && IsFloat32Cpu(weight) && x.dim() >= 1 &&

@@ -32,7 +32,7 @@ class AccumulateGradsInPlace {
 
 // Returns whether LinearAccumulatingInGrad applies: gradients are being recorded, the weight
 // is a leaf that requires them, and weight, bias and x are float32 CPU tensors.
-// AHA_LINEAR_GRAD=torch in the environment turns it off.
+// AHA_GRAD_IN_PLACE=torch in the environment turns it off, and every in-place addition.
 bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias);
 
