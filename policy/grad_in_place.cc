@@ -110,7 +110,8 @@ AccumulateGradsInPlace::~AccumulateGradsInPlace() { --in_place_scopes; }
 
 bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias) {
-  if (!SwitchedOn() || !torch::GradMode::is_enabled()) return false;
+  // Under autocast torch's linear computes in the autocast dtype, which this path does not.
+  if (!SwitchedOn() || !torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
   if (!weight.requires_grad() || !weight.is_leaf() || weight.dim() != 2) return false;
   if (bias.defined() && !IsFloat32Cpu(bias)) return false;
   return IsFloat32Cpu(x) && IsFloat32Cpu(weight) && x.dim() >= 1 &&

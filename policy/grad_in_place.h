@@ -22,6 +22,9 @@ namespace aha {
 
 // Marks the backward passes started on this thread while it lives as ones whose gradients go
 // to .grad(): loss.backward() in the trainers, not torch::autograd::grad.
+// NOTE: inside a scope, torch::autograd::grad still adds the weight gradients to .grad() and
+// cannot return them, hooks registered on the weights do not run, and two threads must not
+// run backward passes over the same parameters at once.
 class AccumulateGradsInPlace {
  public:
   AccumulateGradsInPlace();
@@ -30,8 +33,9 @@ class AccumulateGradsInPlace {
   AccumulateGradsInPlace& operator=(const AccumulateGradsInPlace&) = delete;
 };
 
-// Returns whether LinearAccumulatingInGrad applies: gradients are being recorded, the weight
-// is a leaf that requires them, and weight, bias and x are float32 CPU tensors.
+// Returns whether LinearAccumulatingInGrad applies: gradients are being recorded, CPU autocast
+// is off, the weight is a leaf that requires them, and weight, bias and x are float32 CPU
+// tensors.
 // AHA_GRAD_IN_PLACE=torch in the environment turns it off, and every in-place addition.
 bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias);

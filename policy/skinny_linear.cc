@@ -125,6 +125,7 @@ bool Fits(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tens
                                         (bias.defined() && bias.requires_grad()))) {
     return false;
   }
+  if (CpuAutocastEnabled()) return false;
   const torch::ScalarType dtype = x.scalar_type();
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) return false;
   if (!x.device().is_cpu() || x.dim() < 1) return false;
@@ -157,7 +158,7 @@ torch::Tensor RowPaddedLinear(const torch::Tensor& x, const torch::Tensor& weigh
   const int64_t m = k > 0 ? x.numel() / k : 0;
   const int64_t padded = (m + kLinearRowMultiple - 1) / kLinearRowMultiple * kLinearRowMultiple;
   if (padded == m || m < kMinPaddedLinearRows || !x.device().is_cpu() ||
-      x.scalar_type() != torch::kFloat32 || !PaddingEnabled()) {
+      x.scalar_type() != torch::kFloat32 || !PaddingEnabled() || CpuAutocastEnabled()) {
     return torch::nn::functional::linear(x, weight, bias);
   }
   auto rows = torch::constant_pad_nd(x.reshape({m, k}), {0, 0, 0, padded - m});

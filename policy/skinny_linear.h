@@ -16,16 +16,17 @@ namespace aha {
 // read at 20.8 to 26.7 GB/s.
 //
 // The loop takes float32 or bfloat16 CPU input (weights of the same dtype) of at most
-// kMaxSkinnyRows rows, with autograd off, on a CPU with AVX-512. It sums in float32 and rounds
-// a bfloat16 result once. Anything else, or AHA_SKINNY_LINEAR=torch in the environment, goes
-// to torch::nn::functional::linear.
+// kMaxSkinnyRows rows, with autograd and CPU autocast off, on a CPU with AVX-512. It sums in
+// float32 and rounds a bfloat16 result once. Anything else, or AHA_SKINNY_LINEAR=torch in the
+// environment, goes to torch::nn::functional::linear.
 //
 // OpenBLAS's sgemm runs the last M % 16 rows of a product through slower edge kernels. On the
 // development Xeon, (156, 896) x (896, 4864) took 6.1 ms and (160, 896) x (896, 4864) 5.1 ms;
 // 65 rows took 5.4 ms and 80 rows 3.0 ms, and the Haswell kernel showed the same. So float32
 // CPU input of kMinPaddedLinearRows or more rows goes to torch's linear padded with zero rows
 // to a multiple of kLinearRowMultiple, and the extra rows are cut off again (off with
-// AHA_LINEAR_ROW_PADDING=torch). bfloat16 goes through oneDNN, whose blocking was not measured.
+// AHA_LINEAR_ROW_PADDING=torch). bfloat16, and float32 under autocast, go through oneDNN,
+// whose blocking was not measured, so they are not padded.
 torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias);
 

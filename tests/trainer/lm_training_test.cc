@@ -173,6 +173,32 @@ TEST_F(LmTrainingTest, MicroBatchesMatchOneBatchGradient) {
   EXPECT_NEAR(batch_loss, ReferenceNll(model, copy) / 17.0, 1e-5);
 }
 
+// Micro-batches of more than 64 token rows take torch's linear, not aha's decode loop, and
+// aha's in-place weight gradients must step aside under autocast.
+TEST_F(LmTrainingTest, Bf16AutocastRunsMicroBatchesOfManyTokens) {
+  CausalLm model = MakeTinyModel(20, 9);
+  std::vector<LmExample> examples;
+  for (int32_t e = 0; e < 2; ++e) {
+    std::vector<int32_t> ids;
+    for (int32_t i = 0; i < 40; ++i) ids.push_back(1 + (i * 7 + e * 3) % 19);
+    examples.push_back(Example(ids, std::vector<uint8_t>(ids.size(), 1)));
+  }
+  std::vector<PackedRow> rows = {{0}, {1}};
+  model->zero_grad();
+  absl::StatusOr<LmGradientStats> float32 = AccumulateLmGradients(model, examples, rows, 2, 40);
+  ASSERT_TRUE(float32.ok()) << float32.status();
+  model->zero_grad();
+  absl::StatusOr<LmGradientStats> bf16 =
+      AccumulateLmGradients(model, examples, rows, 2, 40, /*bf16_autocast=*/true);
+  ASSERT_TRUE(bf16.ok()) << bf16.status();
+  EXPECT_NEAR(bf16->loss, float32->loss, 0.02 * float32->loss);
+  EXPECT_NE(bf16->loss, float32->loss);
+  for (const auto& p : model->parameters()) {
+    ASSERT_TRUE(p.grad().defined());
+    EXPECT_EQ(p.grad().scalar_type(), torch::kFloat32);
+  }
+}
+
 TEST_F(LmTrainingTest, Bf16AutocastLossIsCloseToFloat32) {
   CausalLm model = MakeTinyModel(20, 9);
   std::vector<LmExample> examples = {Example({3, 5, 7, 9, 2, 4}, {1, 1, 1, 1, 1, 1}),
