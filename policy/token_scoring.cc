@@ -150,9 +150,12 @@ TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight
   TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0),
               "ScoreHidden expects targets (M), got ", targets.sizes());
   TORCH_CHECK(temperature > 0, "temperature must be positive, got ", temperature);
+  // Without a backward pass to come there is nothing to keep the log-probabilities for.
+  const bool backward_possible =
+      torch::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad());
   auto outputs = ChunkedTokenScores::apply(hidden, weight, targets.to(torch::kInt64),
                                            temperature, max_chunk_elements,
-                                           max_saved_elements);
+                                           backward_possible ? max_saved_elements : 0);
   return {outputs[0], outputs[1]};
 }
 
