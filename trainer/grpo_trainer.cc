@@ -135,10 +135,13 @@ TokenScores ScoreRows(CausalLm& model, const TrainingBatch& batch, int64_t start
     request.temperature = options.temperature;
     scores = ScoreCompletions(model, request);
   } else {
+    // Prompt columns that are padding in every row change nothing, so they are cut.
+    const int64_t max_prompt = valid.narrow(1, 0, p).sum(1).max().item<int64_t>();
+    const int64_t first_column = p - std::max<int64_t>(1, max_prompt);
     ScoreRequest request;
-    request.ids = ids.narrow(1, 0, p + used);
-    request.valid = valid.narrow(1, 0, p + used);
-    request.first_target = p;
+    request.ids = ids.narrow(1, first_column, p - first_column + used);
+    request.valid = valid.narrow(1, first_column, p - first_column + used);
+    request.first_target = p - first_column;
     request.temperature = options.temperature;
     scores = ScoreTokens(model, request);
   }

@@ -17,7 +17,7 @@ struct RowShape {
 
 // Returns the tokens that scoring the rows in `order` runs through the model, micro-batch by
 // micro-batch of `micro_rows` rows. Each micro-batch pads its prompts and completions to its
-// longest ones. With `share_prompts` it runs each distinct group's prompt once and every
+// longest ones, as ScoreRows does. With `share_prompts` it runs each distinct group's prompt once and every
 // completion but its last token (ScoreCompletions), otherwise every row's prompt and
 // completion (ScoreTokens).
 int64_t ScoredTokens(const std::vector<RowShape>& rows, const std::vector<int64_t>& order,
