@@ -1,12 +1,13 @@
 // Gradients added straight into .grad() during a trainer's backward pass.
 //
 // Autograd computes a fresh gradient for every use of a parameter and then adds it to .grad in
-// a separate pass, which reads both and writes one. For the 0.5B shape that is 4.3 GB of extra
-// memory traffic per backward pass for the 358M layer weights, and more for the (V, E)
-// embedding tied to the output layer, whose lookup's gradient is also a zero-filled (V, E)
-// tensor. Inside an AccumulateGradsInPlace scope, the linear layers (beta = 1 in the GEMM),
-// the embedding lookup (index_add_) and ScoreHidden's output layer add to .grad() themselves.
-// The sums are the same, rounded once instead of twice, and the optimizer still zeroes the
+// a separate pass, which reads both and writes one. For the 0.5B shape's 358M layer weights
+// that is 4.3 GB of extra memory traffic per backward pass. The (V, E) embedding tied to the
+// output layer costs more, because its lookup's gradient is also a zero-filled (V, E) tensor.
+//
+// Inside an AccumulateGradsInPlace scope, the linear layers (beta = 1 in the GEMM), the
+// embedding lookup (index_add_) and ScoreHidden's output layer add to .grad() themselves. The
+// sums are the same, rounded once instead of twice, and the optimizer still zeroes the
 // gradients after each step. Elsewhere each returns its gradient as torch does, so
 // torch::autograd::grad keeps working.
 //
