@@ -70,9 +70,9 @@ bool LogitsRecomputed(const ModelConfig& config, int64_t scored_tokens);
 double TrainStepFlops(const ModelConfig& config, int64_t rows, int64_t tokens,
                       int64_t scored);
 
-// The same for ScoreCompletions: B prompts of P tokens run once, then N rows of C - 1
-// completion tokens whose keys span P + C - 1 (the last token predicts nothing, so it is not
-// run); C scored tokens per row.
+// The same for ScoreCompletions. B prompts of P tokens run once, then N rows of C - 1
+// completion tokens whose keys span P + C - 1, because the last token predicts nothing and is
+// not run. Each row has C scored tokens.
 double SharedPromptTrainStepFlops(const ModelConfig& config, int64_t prompts, int64_t rows,
                                   int64_t prompt_length, int64_t completion_length);
 

@@ -149,8 +149,8 @@ bool PaddingEnabled() {
   return enabled;
 }
 
-// torch's linear on float32 CPU rows padded with zero rows to a multiple of
-// kLinearRowMultiple, and the padding cut off again. Autograd sees the pad and the cut, so
+// Runs torch's linear on float32 CPU rows padded with zero rows to a multiple of
+// kLinearRowMultiple, then cuts the padding off. Autograd records the pad and the cut, so the
 // gradients are those of the unpadded product.
 torch::Tensor RowPaddedLinear(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias) {

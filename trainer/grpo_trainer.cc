@@ -53,7 +53,7 @@ TrainingBatch MakeTrainingBatch(const Rollouts& r, const torch::Tensor& advantag
   t.valid = torch::cat({r.prompt_mask, r.completion_mask}, 1);
   t.completion_mask = r.completion_mask;
   t.prompt_length = r.prompt_ids.size(1);
-  // The rollout holds each group's G samples in consecutive rows.
+  // The rollout stores each group's G samples in consecutive rows.
   t.group = torch::arange(t.ids.size(0), t.ids.options().dtype(torch::kInt64))
                 .div(group_size, "floor");
   std::vector<uint8_t> truncated;
@@ -90,7 +90,7 @@ std::vector<RowShape> RowShapes(const TrainingBatch& batch) {
   return rows;
 }
 
-// How the update scores rows.
+// Options for scoring the update's rows.
 struct ScoringOptions {
   double temperature = 1.0;
   bool share_prompts = true;  // run each group's prompt once (ScoreCompletions)

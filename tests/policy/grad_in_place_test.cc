@@ -34,7 +34,7 @@ struct LinearCase {
   torch::Tensor x, weight, bias, upstream;
 };
 
-TEST(GradInPlaceTest, BackwardInScopeAddsTheWeightGradientToGrad) {
+TEST(GradInPlaceTest, BackwardInScopeAddsToGrad) {
   LinearCase c;
   ASSERT_TRUE(AccumulatesInGrad(c.x, c.weight, c.bias));
   auto want = c.TorchGradients();
@@ -57,7 +57,7 @@ TEST(GradInPlaceTest, BackwardInScopeAddsTheWeightGradientToGrad) {
   EXPECT_LT(MaxRelativeError(c.bias.grad(), 2 * want[2]), 1e-5);
 }
 
-TEST(GradInPlaceTest, GradOutsideScopeReturnsTheWeightGradient) {
+TEST(GradInPlaceTest, GradOutsideScopeReturnsWeightGradient) {
   LinearCase c;
   auto want = c.TorchGradients();
   const int64_t before = GradAccumulationsInPlaceSoFar();
@@ -70,7 +70,7 @@ TEST(GradInPlaceTest, GradOutsideScopeReturnsTheWeightGradient) {
   }
 }
 
-TEST(GradInPlaceTest, CreateGraphInScopeKeepsSecondDerivatives) {
+TEST(GradInPlaceTest, CreateGraphKeepsSecondDerivatives) {
   LinearCase c;
   AccumulateGradsInPlace in_place;
   auto first = torch::autograd::grad({c.Loss(Linear(c.x, c.weight, c.bias))}, {c.weight},
@@ -85,7 +85,7 @@ TEST(GradInPlaceTest, CreateGraphInScopeKeepsSecondDerivatives) {
   EXPECT_LT(MaxRelativeError(second, want_second), 1e-5);
 }
 
-TEST(GradInPlaceTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
+TEST(GradInPlaceTest, AppliesOnlyToFloat32LeafWeights) {
   LinearCase c;
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight.detach(), c.bias));       // frozen weight
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight * 2, c.bias));            // not a leaf
@@ -96,7 +96,7 @@ TEST(GradInPlaceTest, AppliesOnlyToFloat32LeafWeightsThatRequireGradients) {
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight, c.bias));                // nothing recorded
 }
 
-TEST(GradInPlaceTest, EmbeddingRowsGoToGradAndSumWithATiedOutputLayer) {
+TEST(GradInPlaceTest, EmbeddingSumsWithTiedOutputLayer) {
   torch::manual_seed(12);
   auto weight = torch::randn({9, 4}, torch::requires_grad());
   auto ids = torch::tensor({{3, 1, 3}, {0, 8, 3}});  // repeated rows must sum
@@ -141,7 +141,7 @@ class CpuAutocastBf16 {
   }
 };
 
-TEST(GradInPlaceTest, AutocastLeavesTheLinearLayerToTorch) {
+TEST(GradInPlaceTest, AutocastLeavesLinearToTorch) {
   for (int64_t rows : {16, 100}) {
     SCOPED_TRACE(rows);
     torch::manual_seed(13);

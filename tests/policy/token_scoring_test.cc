@@ -50,7 +50,7 @@ void ExpectScoreHiddenMatchesLogSoftmax(int64_t max_chunk_elements, int64_t max_
 
 // In a trainer's backward pass ScoreHidden adds the weight gradient to weight.grad() itself,
 // with the log-probs kept or recomputed.
-TEST(TokenScoringTest, WeightGradientGoesToGradInATrainersBackwardPass) {
+TEST(TokenScoringTest, InPlaceScopeAddsWeightGradientToGrad) {
   for (int64_t max_saved : {int64_t{1} << 20, int64_t{0}}) {
     torch::manual_seed(8);
     auto hidden = torch::randn({13, 6}, torch::requires_grad());
@@ -72,12 +72,12 @@ TEST(TokenScoringTest, WeightGradientGoesToGradInATrainersBackwardPass) {
   }
 }
 
-TEST(TokenScoringTest, SavedLogProbsGiveDirectLogSoftmaxValuesAndGradients) {
+TEST(TokenScoringTest, SavedLogProbsMatchLogSoftmax) {
   // Chunks of 2 rows (22 elements / V = 11); all 13 x 11 log-probs kept for backward.
   ExpectScoreHiddenMatchesLogSoftmax(22, 13 * 11);
 }
 
-TEST(TokenScoringTest, RecomputedChunksGiveDirectLogSoftmaxValuesAndGradients) {
+TEST(TokenScoringTest, RecomputedChunksMatchLogSoftmax) {
   // One float short of keeping the log-probs, so the backward pass recomputes each chunk.
   ExpectScoreHiddenMatchesLogSoftmax(22, 13 * 11 - 1);
   ExpectScoreHiddenMatchesLogSoftmax(1 << 20, 0);
@@ -181,11 +181,11 @@ void ExpectSharedPromptsScoreLikeFullRows(const ModelConfig& config) {
   }
 }
 
-TEST(TokenScoringTest, SharedPromptsScoreAndDifferentiateLikeFullRows) {
+TEST(TokenScoringTest, SharedPromptsMatchFullRows) {
   ExpectSharedPromptsScoreLikeFullRows(TinyQwen2Config());
 }
 
-TEST(TokenScoringTest, SharedPromptsWithQkNormAndSeparateHeadScoreLikeFullRows) {
+TEST(TokenScoringTest, SharedPromptsMatchFullRowsWithQkNorm) {
   ModelConfig c = TinyQwen2Config();
   c.model_type = "qwen3";
   c.qk_norm = true;
@@ -194,7 +194,7 @@ TEST(TokenScoringTest, SharedPromptsWithQkNormAndSeparateHeadScoreLikeFullRows) 
   ExpectSharedPromptsScoreLikeFullRows(c);
 }
 
-TEST(TokenScoringTest, SharedPromptsWithOneCompletionColumnUseThePromptsLastState) {
+TEST(TokenScoringTest, SharedPromptsScoreOneCompletionColumn) {
   CausalLm model = MakeRandomModel(TinyQwen2Config(), 9);
   torch::NoGradGuard no_grad;
   SharedPromptBatch batch;
@@ -205,7 +205,7 @@ TEST(TokenScoringTest, SharedPromptsWithOneCompletionColumnUseThePromptsLastStat
   EXPECT_LT(MaxRelativeError(shared.logprobs, full.logprobs), 1e-5);
 }
 
-TEST(TokenScoringTest, SharedPromptsRejectAPromptOfOnlyPadding) {
+TEST(TokenScoringTest, SharedPromptsRejectAllPaddingPrompt) {
   CausalLm model = MakeRandomModel(TinyQwen2Config(), 9);
   SharedPromptBatch batch;
   batch.prompt_valid.fill_(false);

@@ -213,9 +213,9 @@ TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
   }
 }
 
-// Scoring each group's prompt once gives the update of scoring every row in full, also when
-// micro-batches of 12 rows split the groups of 8, and in the no-gradient passes that score the
-// old policy (mu 2) and the reference (KL).
+// Scoring each group's prompt once gives the same update as scoring every row in full. This
+// holds when micro-batches of 12 rows split the groups of 8, and in the no-gradient passes that
+// score the old policy (mu 2) and the reference (KL).
 TEST_F(GrpoTrainerTest, SharedPromptPrefixDoesNotChangeUpdate) {
   auto train = [&](const std::string& out, bool share) {
     const std::string path = WriteConfig(out, 2);

@@ -17,7 +17,7 @@ std::vector<RowShape> Groups(int64_t groups, int64_t size, int64_t prompt,
   return rows;
 }
 
-TEST(TrainingOrderTest, ScoredTokensCountsPromptsOncePerGroupInEachMicroBatch) {
+TEST(TrainingOrderTest, ScoredTokensCountsEachPromptOnce) {
   // Two groups of 2: prompts of 10 and completions of 4, 2 | 3, 1.
   std::vector<RowShape> rows = {{10, 4, 0}, {10, 2, 0}, {10, 3, 1}, {10, 1, 1}};
   // One micro-batch: 2 prompts, and 4 rows of 4 - 1 completion tokens.
