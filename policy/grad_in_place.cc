@@ -5,6 +5,7 @@
 #include <torch/csrc/autograd/custom_function.h>
 #include <torch/torch.h>
 
+#include "policy/autocast.h"
 #include "policy/kernel_switch.h"
 #include "policy/skinny_linear.h"
 

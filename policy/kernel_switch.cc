@@ -4,9 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
-
 namespace aha {
 
 bool KernelSwitchedToTorch(const char* name) {
@@ -18,14 +15,6 @@ bool KernelSwitchedToTorch(const char* name) {
                "or unset it to use aha's kernel (kept on)\n",
                name, value);
   return false;
-}
-
-bool CpuAutocastEnabled() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  return at::autocast::is_autocast_enabled(at::kCPU);
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
 }
 
 }  // namespace aha

@@ -8,10 +8,6 @@ namespace aha {
 // accepted one and ignored, so a misspelt switch does not pass silently.
 bool KernelSwitchedToTorch(const char* name);
 
-// Returns whether CPU autocast is on in this thread. aha's float32 kernels then step aside, so
-// that LibTorch's operators cast to the autocast dtype as callers expect.
-bool CpuAutocastEnabled();
-
 }  // namespace aha
 
 #endif  // AHA_POLICY_KERNEL_SWITCH_H_

@@ -7,6 +7,7 @@
 
 #include <ATen/Parallel.h>
 
+#include "policy/autocast.h"
 #include "policy/kernel_switch.h"
 #include "policy/grad_in_place.h"
 

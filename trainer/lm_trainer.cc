@@ -6,12 +6,11 @@
 #include <numeric>
 #include <random>
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "policy/autocast.h"
 #include "policy/grad_in_place.h"
 #include "policy/token_scoring.h"
 
@@ -21,36 +20,6 @@ namespace {
 double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
-
-// Enables CPU autocast to bfloat16 for its lifetime and clears the cache of cast weights at
-// the end, as leaving torch.autocast does in Python.
-class Bf16AutocastScope {
- public:
-  explicit Bf16AutocastScope(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-#else
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-#endif
-  }
-  ~Bf16AutocastScope() {
-    if (!enabled_) return;
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCPU, false);
-#else
-    at::autocast::set_cpu_enabled(false);
-#endif
-    at::autocast::clear_cache();
-  }
-  Bf16AutocastScope(const Bf16AutocastScope&) = delete;
-  Bf16AutocastScope& operator=(const Bf16AutocastScope&) = delete;
-
- private:
-  bool enabled_;
-};
 
 // The examples of one epoch, shuffled by a generator seeded with (seed, epoch) and packed.
 std::vector<PackedRow> PackEpoch(const std::vector<LmExample>& examples,

@@ -1,10 +1,9 @@
 #include "policy/grad_in_place.h"
 
-#include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
+#include "policy/autocast.h"
 #include "policy/skinny_linear.h"
 #include "tests/policy/tensor_checks.h"
 
@@ -119,35 +118,13 @@ TEST(GradInPlaceTest, EmbeddingSumsWithTiedOutputLayer) {
   EXPECT_LT(MaxRelativeError(weight.grad(), want), 1e-5);
 }
 
-// CPU autocast to bfloat16 for its lifetime.
-class CpuAutocastBf16 {
- public:
-  CpuAutocastBf16() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-#else
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    at::autocast::set_cpu_enabled(true);
-#endif
-  }
-  ~CpuAutocastBf16() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    at::autocast::set_autocast_enabled(at::kCPU, false);
-#else
-    at::autocast::set_cpu_enabled(false);
-#endif
-    at::autocast::clear_cache();
-  }
-};
-
 TEST(GradInPlaceTest, AutocastLeavesLinearToTorch) {
   for (int64_t rows : {16, 100}) {
     SCOPED_TRACE(rows);
     torch::manual_seed(13);
     auto x = torch::randn({rows, 24}, torch::requires_grad());
     auto weight = torch::randn({40, 24}, torch::requires_grad());
-    CpuAutocastBf16 autocast;
+    Bf16AutocastScope autocast(/*enabled=*/true);
     EXPECT_FALSE(AccumulatesInGrad(x, weight, torch::Tensor()));
     auto y = Linear(x, weight, torch::Tensor());
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
