@@ -169,6 +169,12 @@ torch::Tensor RmsNormByOps(const torch::Tensor& x, const torch::Tensor& weight, 
   return weight * normalized.to(x.scalar_type());
 }
 
+void RmsNormRows(const float* x, const float* weight, float* y, int64_t rows, int64_t width,
+                 float eps) {
+  std::vector<float> inverse_rms(rows);
+  Forward<float>(x, weight, y, inverse_rms.data(), rows, width, eps);
+}
+
 int64_t FusedRmsNormCallsSoFar() { return fused_calls.load(std::memory_order_relaxed); }
 
 torch::Tensor FusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, double eps) {

@@ -24,6 +24,11 @@ torch::Tensor FusedRmsNorm(const torch::Tensor& x, const torch::Tensor& weight, 
 // The op-by-op version, for devices without the fused loop and for tests.
 torch::Tensor RmsNormByOps(const torch::Tensor& x, const torch::Tensor& weight, double eps);
 
+// The forward loop on raw float32 rows, for kernels that fuse a whole decode step: y (rows,
+// width) = weight * x / rms(x). y may alias x.
+void RmsNormRows(const float* x, const float* weight, float* y, int64_t rows, int64_t width,
+                 float eps);
+
 // Returns how many calls took the fused forward loop since the process started, for tests.
 int64_t FusedRmsNormCallsSoFar();
 

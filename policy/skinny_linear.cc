@@ -213,6 +213,31 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
   return y.view(shape);
 }
 
+void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
+                      absl::Span<const SkinnyProduct> products) {
+  TORCH_CHECK(Enabled() && m >= 1 && m <= kMaxSkinnyRows, "SkinnyLinearMany: ", m,
+              " rows, or no AVX-512 loop in this process");
+  // Blocks of 4 weight rows, numbered across the products: block_start[i] is product i's first.
+  std::vector<int64_t> block_start = {0};
+  for (const SkinnyProduct& product : products) {
+    block_start.push_back(block_start.back() + (product.n + 3) / 4);
+  }
+  const int64_t grain = std::max<int64_t>(1, 2048 / k);
+  at::parallel_for(0, block_start.back(), grain, [&](int64_t begin, int64_t end) {
+    for (size_t i = 0; i < products.size(); ++i) {
+      const int64_t first = std::max(begin, block_start[i]);
+      const int64_t last = std::min(end, block_start[i + 1]);
+      if (first >= last) continue;
+      const SkinnyProduct& product = products[i];
+      const int64_t row_begin = (first - block_start[i]) * 4;
+      const int64_t row_end = std::min(product.n, (last - block_start[i]) * 4);
+      SkinnyRows<float>(x, m, k, product.weight, product.bias, row_begin, row_end, product.y,
+                        product.n);
+    }
+  });
+  loop_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
 torch::Tensor Linear(const torch::nn::Linear& module, const torch::Tensor& x) {
   return Linear(x, module->weight, module->bias);
 }

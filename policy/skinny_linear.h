@@ -1,6 +1,7 @@
 #ifndef AHA_POLICY_SKINNY_LINEAR_H_
 #define AHA_POLICY_SKINNY_LINEAR_H_
 
+#include <absl/types/span.h>
 #include <torch/torch.h>
 
 namespace aha {
@@ -41,6 +42,20 @@ inline constexpr int64_t kMaxSkinnyRows = 64;
 // padded to a multiple of kLinearRowMultiple rows.
 inline constexpr int64_t kLinearRowMultiple = 16;
 inline constexpr int64_t kMinPaddedLinearRows = 32;
+
+// One product for SkinnyLinearMany: y (M, N) = x @ weight^T + bias, all float32, row-major.
+struct SkinnyProduct {
+  const float* weight;  // (N, K)
+  const float* bias;    // (N), or null
+  int64_t n;
+  float* y;             // (M, N)
+};
+
+// Runs products that share the float32 input x (M, K), M <= kMaxSkinnyRows, in one parallel
+// region of the AVX-512 loop. A fused decode step's products are a few microseconds each, too
+// small to pay for a region and a tensor each. Call it only when SkinnyLinearAvailable().
+void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
+                      absl::Span<const SkinnyProduct> products);
 
 // Returns whether this process takes the AVX-512 loop for rows that fit.
 bool SkinnyLinearAvailable();

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "policy/fused_decode.h"
 #include "policy/grad_in_place.h"
 #include "policy/skinny_linear.h"
 
@@ -63,6 +64,10 @@ torch::Tensor CausalLmImpl::HiddenContinuations(const torch::Tensor& prompt_ids,
 torch::Tensor CausalLmImpl::DecodeStep(const torch::Tensor& ids, const torch::Tensor& positions,
                                        std::vector<LayerKv>& kv, const DecodeLayout& layout,
                                        int64_t step) {
+  if (FusedDecodeApplies(*model, kv)) {
+    auto [cos, sin] = rope_.Lookup(positions, torch::kFloat32);  // (N, D)
+    return FusedDecodeStep(*model, config_, ids, cos, sin, kv, layout, step);
+  }
   auto x = model->embed_tokens(ids.unsqueeze(1));  // (N, 1, E)
   auto [cos, sin] = rope_.Lookup(positions.unsqueeze(1), x.scalar_type());
   for (size_t i = 0; i < model->layer_list.size(); ++i) {

@@ -68,6 +68,40 @@ TEST(SkinnyLinearTest, ManyWeightRowsOverThreadsMatchTorch) {
   at::set_num_threads(previous);
 }
 
+// Products of one input in one call, with partial blocks of 4 weight rows at the boundaries
+// between products, each matching its own torch product.
+TEST(SkinnyLinearTest, ManyProductsOfOneInputMatchTorch) {
+  SKIP_WITHOUT_AVX512();
+  torch::NoGradGuard no_grad;
+  const int previous = at::get_num_threads();
+  at::set_num_threads(2);
+  torch::manual_seed(5);
+  for (int64_t m : {int64_t{1}, int64_t{7}, int64_t{16}, kMaxSkinnyRows}) {
+    const int64_t k = 40;
+    auto x = torch::randn({m, k});
+    std::vector<torch::Tensor> weights = {torch::randn({130, k}), torch::randn({3, k}),
+                                          torch::randn({1029, k})};
+    std::vector<torch::Tensor> biases = {torch::randn({130}), torch::Tensor(),
+                                         torch::randn({1029})};
+    std::vector<torch::Tensor> outputs;
+    std::vector<SkinnyProduct> products;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      outputs.push_back(torch::full({m, weights[i].size(0)}, NAN));
+      products.push_back({weights[i].data_ptr<float>(),
+                          biases[i].defined() ? biases[i].data_ptr<float>() : nullptr,
+                          weights[i].size(0), outputs[i].data_ptr<float>()});
+    }
+    SkinnyLinearMany(x.data_ptr<float>(), m, k, products);
+    for (size_t i = 0; i < weights.size(); ++i) {
+      SCOPED_TRACE("m " + std::to_string(m) + ", product " + std::to_string(i));
+      EXPECT_LT(MaxRelativeError(outputs[i],
+                                 torch::nn::functional::linear(x, weights[i], biases[i])),
+                1e-5);
+    }
+  }
+  at::set_num_threads(previous);
+}
+
 TEST(SkinnyLinearTest, BFloat16MatchesFloat32SumsRoundedOnce) {
   SKIP_WITHOUT_AVX512();
   torch::NoGradGuard no_grad;

@@ -1,0 +1,375 @@
+#include "policy/fused_decode.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+#include <ATen/Parallel.h>
+#include <torch/torch.h>
+
+#include "policy/autocast.h"
+#include "policy/fused_rms_norm.h"
+#include "policy/kernel_switch.h"
+#include "policy/skinny_linear.h"
+#include "policy/transformer.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace aha {
+namespace {
+
+std::atomic<int64_t> fused_steps{0};
+
+bool IsCpuFloat(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
+}
+
+bool IsCpuFloatContiguous(const torch::Tensor& t) {
+  return IsCpuFloat(t) && t.is_contiguous();
+}
+
+// Attention of R query heads over one key/value head: the prompt's keys where `mask` is true,
+// then `keys` completion keys. q, out: (R, D); prompt_k/v: (P, D); completion_k/v: (keys, D);
+// scores: scratch of R * (P + keys).
+struct HeadsTask {
+  const float* q;
+  int64_t r, d;
+  const float* prompt_k;
+  const float* prompt_v;
+  const bool* mask;
+  int64_t p;
+  const float* completion_k;
+  const float* completion_v;
+  int64_t keys;
+  float* scores;
+  float* out;
+
+  int64_t length() const { return p + keys; }
+  bool readable(int64_t j) const { return j >= p || mask[j]; }
+  const float* key(int64_t j) const { return j < p ? prompt_k + j * d : completion_k + (j - p) * d; }
+  const float* value(int64_t j) const {
+    return j < p ? prompt_v + j * d : completion_v + (j - p) * d;
+  }
+};
+
+constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
+
+void AttendHeadsPortable(const HeadsTask& t) {
+  const int64_t s = t.length(), d = t.d;
+  for (int64_t head = 0; head < t.r; ++head) {
+    const float* q = t.q + head * d;
+    float* row = t.scores + head * s;
+    float max_score = kMinusInfinity;
+    for (int64_t j = 0; j < s; ++j) {
+      float dot = 0;
+      const float* key = t.key(j);
+      for (int64_t i = 0; i < d; ++i) dot += q[i] * key[i];
+      row[j] = t.readable(j) ? dot : kMinusInfinity;
+      max_score = std::max(max_score, row[j]);
+    }
+    // The row's own key is always readable, so the maximum is finite.
+    float total = 0;
+    for (int64_t j = 0; j < s; ++j) {
+      row[j] = std::exp(row[j] - max_score);
+      total += row[j];
+    }
+    float* o = t.out + head * d;
+    std::fill(o, o + d, 0.0f);
+    for (int64_t j = 0; j < s; ++j) {
+      const float weight = row[j] / total;
+      const float* value = t.value(j);
+      for (int64_t i = 0; i < d; ++i) o[i] += weight * value[i];
+    }
+  }
+}
+
+void SiluTimesPortable(float* gate, const float* up, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+#if defined(__x86_64__)
+
+// e^x on 16 lanes within 2 ulp of std::exp for x in [-87, 88] (clamped outside): 2^n * p(r)
+// with x = n ln 2 + r and a degree-6 polynomial for e^r on |r| <= ln2 / 2.
+__attribute__((target("avx512f"), always_inline)) inline __m512 Exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-6f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}) {
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  }
+  return _mm512_scalef_ps(p, n);
+}
+
+// AttendHeadsPortable for D a multiple of 16: each key is loaded once for the R heads, and the
+// exponentials run 16 at a time.
+__attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
+  const int64_t s = t.length(), d = t.d, chunks = t.d / 16;
+  for (int64_t j = 0; j < s; ++j) {
+    const float* key = t.key(j);
+    const bool readable = t.readable(j);
+    for (int64_t head = 0; head < t.r; ++head) {
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t c = 0; c < chunks; ++c) {
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(t.q + head * d + c * 16),
+                              _mm512_loadu_ps(key + c * 16), acc);
+      }
+      t.scores[head * s + j] = readable ? _mm512_reduce_add_ps(acc) : kMinusInfinity;
+    }
+  }
+  for (int64_t head = 0; head < t.r; ++head) {
+    float* row = t.scores + head * s;
+    float max_score = kMinusInfinity;
+    for (int64_t j = 0; j < s; ++j) max_score = std::max(max_score, row[j]);
+    const __m512 max16 = _mm512_set1_ps(max_score);
+    __m512 total16 = _mm512_setzero_ps();
+    for (int64_t j = 0; j < s; j += 16) {
+      const __mmask16 lanes = s - j >= 16 ? 0xFFFF : (1u << (s - j)) - 1;
+      const __m512 x = _mm512_maskz_loadu_ps(lanes, row + j);
+      // Masked-out keys (minus infinity) and the lanes past the end weigh exactly 0.
+      const __mmask16 live =
+          _mm512_mask_cmp_ps_mask(lanes, x, _mm512_set1_ps(kMinusInfinity), _CMP_NEQ_OQ);
+      const __m512 e = _mm512_maskz_mov_ps(live, Exp16(_mm512_sub_ps(x, max16)));
+      _mm512_mask_storeu_ps(row + j, lanes, e);
+      total16 = _mm512_add_ps(total16, e);
+    }
+    const float inverse = 1.0f / _mm512_reduce_add_ps(total16);
+    for (int64_t j = 0; j < s; ++j) row[j] *= inverse;
+  }
+  std::fill(t.out, t.out + t.r * d, 0.0f);
+  for (int64_t j = 0; j < s; ++j) {
+    const float* value = t.value(j);
+    for (int64_t head = 0; head < t.r; ++head) {
+      const float weight = t.scores[head * s + j];
+      if (weight == 0.0f) continue;
+      const __m512 w = _mm512_set1_ps(weight);
+      float* o = t.out + head * d;
+      for (int64_t c = 0; c < chunks; ++c) {
+        _mm512_storeu_ps(o + c * 16, _mm512_fmadd_ps(w, _mm512_loadu_ps(value + c * 16),
+                                                     _mm512_loadu_ps(o + c * 16)));
+      }
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) void SiluTimesAvx512(float* gate, const float* up,
+                                                         int64_t count) {
+  for (int64_t i = 0; i < count; i += 16) {
+    const __mmask16 lanes = count - i >= 16 ? 0xFFFF : (1u << (count - i)) - 1;
+    const __m512 g = _mm512_maskz_loadu_ps(lanes, gate + i);
+    const __m512 sigmoid_denominator =
+        _mm512_add_ps(_mm512_set1_ps(1.0f), Exp16(_mm512_sub_ps(_mm512_setzero_ps(), g)));
+    const __m512 y = _mm512_mul_ps(_mm512_div_ps(g, sigmoid_denominator),
+                                   _mm512_maskz_loadu_ps(lanes, up + i));
+    _mm512_mask_storeu_ps(gate + i, lanes, y);
+  }
+}
+
+bool CpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+
+#else
+
+void AttendHeadsAvx512(const HeadsTask&) {}
+void SiluTimesAvx512(float*, const float*, int64_t) {}
+bool CpuHasAvx512() { return false; }
+
+#endif
+
+void AttendHeads(const HeadsTask& task) {
+  if (CpuHasAvx512() && task.d % 16 == 0) {
+    AttendHeadsAvx512(task);
+  } else {
+    AttendHeadsPortable(task);
+  }
+}
+
+// gate = silu(gate) * up, elementwise.
+void SiluTimes(float* gate, const float* up, int64_t count) {
+  if (CpuHasAvx512()) {
+    SiluTimesAvx512(gate, up, count);
+  } else {
+    SiluTimesPortable(gate, up, count);
+  }
+}
+
+// Rotates `heads` consecutive head vectors of D floats in place, in the rotate-half convention
+// of ApplyRotary: x * cos + cat(-x2, x1) * sin.
+void Rotate(float* x, int64_t heads, const float* cos, const float* sin, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t h = 0; h < heads; ++h, x += d) {
+    for (int64_t i = 0; i < half; ++i) {
+      const float x1 = x[i], x2 = x[i + half];
+      x[i] = x1 * cos[i] - x2 * sin[i];
+      x[i + half] = x2 * cos[i + half] + x1 * sin[i + half];
+    }
+  }
+}
+
+float* Data(const torch::Tensor& t) { return t.data_ptr<float>(); }
+
+// The modules' products of x (N, In), one new (N, Out_i) tensor each. Rows that fit the AVX-512
+// loop run all products in one parallel region; other rows take aha::Linear per module.
+std::vector<torch::Tensor> Project(const torch::Tensor& x,
+                                   std::initializer_list<const torch::nn::Linear*> modules) {
+  const int64_t n = x.size(0), k = x.size(1);
+  std::vector<torch::Tensor> outputs;
+  if (!SkinnyLinearAvailable() || n > kMaxSkinnyRows) {
+    for (const torch::nn::Linear* module : modules) {
+      outputs.push_back(Linear(*module, x).contiguous());
+    }
+    return outputs;
+  }
+  std::vector<SkinnyProduct> products;
+  for (const torch::nn::Linear* module : modules) {
+    const torch::Tensor& weight = (*module)->weight;
+    const torch::Tensor& bias = (*module)->bias;
+    TORCH_CHECK(IsCpuFloatContiguous(weight) && (!bias.defined() || IsCpuFloatContiguous(bias)),
+                "FusedDecodeStep: a projection's weight is not contiguous float32");
+    outputs.push_back(torch::empty({n, weight.size(0)}, x.options()));
+    products.push_back({Data(weight), bias.defined() ? Data(bias) : nullptr, weight.size(0),
+                        Data(outputs.back())});
+  }
+  SkinnyLinearMany(Data(x), n, k, products);
+  return outputs;
+}
+
+struct AttentionDims {
+  int64_t rows, heads, kv_heads, head_dim, prompt, capacity, keys;  // keys: this step's s
+};
+
+// Attention of each row's new query over its group's prompt keys (where `prompt_mask` is
+// true) and its own completion keys 0..step, as AttentionImpl::DecodeStep computes it.
+// q: (N, H, D), already scaled; out: (N, H, D). prefix_k/v: (B, K, P, D); completion_k/v:
+// (N, K, C_max, D); group_of_row: (N); prompt_mask: (B, P).
+void Attend(const float* q, const float* prefix_k, const float* prefix_v,
+            const float* completion_k, const float* completion_v,
+            const std::vector<int64_t>& group_of_row, const bool* prompt_mask,
+            const AttentionDims& dims, float* out) {
+  const int64_t d = dims.head_dim, p = dims.prompt, kh = dims.kv_heads;
+  const int64_t r = dims.heads / kh;
+  // Tasks of at least ~32K multiply-adds, so small steps stay on one thread.
+  const int64_t task_work = std::max<int64_t>(1, r * (p + dims.keys) * d * 2);
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / task_work);
+  at::parallel_for(0, dims.rows * kh, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(r * (p + dims.keys));
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t n = task / kh, head_kv = task % kh;
+      const int64_t group = group_of_row[n];
+      const int64_t prompt_offset = (group * kh + head_kv) * p * d;
+      const int64_t completion_offset = (n * kh + head_kv) * dims.capacity * d;
+      const int64_t q_offset = (n * dims.heads + head_kv * r) * d;
+      AttendHeads({q + q_offset, r, d, prefix_k + prompt_offset, prefix_v + prompt_offset,
+                   prompt_mask + group * p, p, completion_k + completion_offset,
+                   completion_v + completion_offset, dims.keys, scores.data(), out + q_offset});
+    }
+  });
+}
+
+}  // namespace
+
+bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv) {
+  static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_DECODE");
+  if (switched_off || torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
+  if (!IsCpuFloat(decoder.embed_tokens->weight)) return false;
+  for (const LayerKv& layer : kv) {
+    if (!IsCpuFloatContiguous(layer.prefix_k) || !IsCpuFloatContiguous(layer.prefix_v) ||
+        !IsCpuFloatContiguous(layer.completion_k) || !IsCpuFloatContiguous(layer.completion_v)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
+                              const torch::Tensor& ids, const torch::Tensor& cos_in,
+                              const torch::Tensor& sin_in, std::vector<LayerKv>& kv,
+                              const DecodeLayout& layout, int64_t step) {
+  const int64_t n = ids.size(0), e = config.hidden_size;
+  const int64_t h = config.num_attention_heads, kh = config.num_key_value_heads;
+  const int64_t d = config.head_dim;
+  const float eps = static_cast<float>(config.rms_norm_eps);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  TORCH_CHECK(kv.size() == decoder.layer_list.size(), "FusedDecodeStep: ", kv.size(),
+              " caches for ", decoder.layer_list.size(), " layers");
+  const torch::Tensor cos = cos_in.contiguous(), sin = sin_in.contiguous();
+  const torch::Tensor prompt_mask = layout.prefix_mask.to(torch::kBool).contiguous();
+  std::vector<int64_t> group_of_row(n);
+  if (layout.identity_slots) {
+    for (int64_t i = 0; i < n; ++i) group_of_row[i] = i / layout.group_slots;
+  } else {
+    const torch::Tensor slots = layout.slot_index.to(torch::kCPU).contiguous();
+    const int64_t* slot = slots.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) group_of_row[i] = slot[i] / layout.group_slots;
+  }
+
+  torch::Tensor x = decoder.embed_tokens->weight.index_select(0, ids).contiguous();  // (N, E)
+  torch::Tensor normed = torch::empty({n, e}, x.options());
+  torch::Tensor attended = torch::empty({n, h * d}, x.options());
+  for (size_t layer_index = 0; layer_index < decoder.layer_list.size(); ++layer_index) {
+    DecoderLayerImpl& layer = *decoder.layer_list[layer_index];
+    AttentionImpl& attention = *layer.self_attn;
+    LayerKv& cache = kv[layer_index];
+    const int64_t capacity = cache.completion_k.size(2);
+    TORCH_CHECK(step < capacity, "FusedDecodeStep: step ", step, " beyond the cache's ",
+                capacity, " tokens");
+
+    RmsNormRows(Data(x), Data(layer.input_layernorm->weight), Data(normed), n, e, eps);
+    auto qkv = Project(normed, {&attention.q_proj, &attention.k_proj, &attention.v_proj});
+    const torch::Tensor& q = qkv[0];  // (N, H * D)
+    const torch::Tensor& k = qkv[1];  // (N, K * D)
+    const torch::Tensor& v = qkv[2];
+    if (!attention.q_norm.is_empty()) {
+      RmsNormRows(Data(q), Data(attention.q_norm->weight), Data(q), n * h, d, eps);
+      RmsNormRows(Data(k), Data(attention.k_norm->weight), Data(k), n * kh, d, eps);
+    }
+    float* q_data = Data(q);
+    const float* k_data = Data(k);
+    const float* v_data = Data(v);
+    float* cache_k = Data(cache.completion_k);
+    float* cache_v = Data(cache.completion_v);
+    for (int64_t row = 0; row < n; ++row) {
+      const float* row_cos = Data(cos) + row * d;
+      const float* row_sin = Data(sin) + row * d;
+      Rotate(q_data + row * h * d, h, row_cos, row_sin, d);
+      for (int64_t i = 0; i < h * d; ++i) q_data[row * h * d + i] *= scale;
+      for (int64_t head = 0; head < kh; ++head) {
+        const int64_t slot = ((row * kh + head) * capacity + step) * d;
+        std::copy_n(k_data + (row * kh + head) * d, d, cache_k + slot);
+        std::copy_n(v_data + (row * kh + head) * d, d, cache_v + slot);
+        Rotate(cache_k + slot, 1, row_cos, row_sin, d);
+      }
+    }
+    const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, step + 1};
+    Attend(q_data, Data(cache.prefix_k), Data(cache.prefix_v), cache_k, cache_v, group_of_row,
+           prompt_mask.data_ptr<bool>(), dims, Data(attended));
+
+    torch::Tensor residual = Project(attended, {&attention.o_proj})[0];  // (N, E)
+    float* mid = Data(residual);
+    const float* in = Data(x);
+    for (int64_t i = 0; i < n * e; ++i) mid[i] += in[i];
+
+    RmsNormRows(mid, Data(layer.post_attention_layernorm->weight), Data(normed), n, e, eps);
+    auto gate_up = Project(normed, {&layer.mlp->gate_proj, &layer.mlp->up_proj});  // (N, I)
+    SiluTimes(Data(gate_up[0]), Data(gate_up[1]), gate_up[0].numel());
+    x = Project(gate_up[0], {&layer.mlp->down_proj})[0];  // (N, E)
+    float* out = Data(x);
+    for (int64_t i = 0; i < n * e; ++i) out[i] += mid[i];
+  }
+  torch::Tensor hidden = torch::empty({n, e}, x.options());
+  RmsNormRows(Data(x), Data(decoder.norm->weight), Data(hidden), n, e, eps);
+  fused_steps.fetch_add(1, std::memory_order_relaxed);
+  return hidden;
+}
+
+int64_t FusedDecodeStepsSoFar() { return fused_steps.load(std::memory_order_relaxed); }
+
+}  // namespace aha

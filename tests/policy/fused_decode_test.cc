@@ -1,0 +1,166 @@
+#include "policy/fused_decode.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "policy/transformer.h"
+#include "tests/policy/tensor_checks.h"
+#include "tests/policy/test_models.h"
+
+namespace aha {
+namespace {
+
+using testing::MakeRandomModel;
+using testing::MaxRelativeError;
+using testing::TinyQwen2Config;
+
+std::vector<LayerKv> CloneCaches(const std::vector<LayerKv>& kv) {
+  std::vector<LayerKv> copy;
+  for (const LayerKv& layer : kv) {
+    copy.push_back({layer.prefix_k.clone(), layer.prefix_v.clone(), layer.completion_k.clone(),
+                    layer.completion_v.clone()});
+  }
+  return copy;
+}
+
+// Prefills B left-padded prompts, then decodes `steps` random tokens per row twice: with the
+// op-by-op layers (autograd on, which FusedDecodeStep declines) and with the fused step
+// (autograd off). After step 0, the rows in `drop` leave, as the sampler's compaction removes
+// them. Every step's hidden states and the caches must agree.
+void ExpectFusedMatchesLayers(const ModelConfig& c, int64_t b, int64_t g,
+                              const std::vector<int64_t>& drop) {
+  CausalLm model = MakeRandomModel(c, 3);
+  const int64_t n = b * g, steps = 5, p = 6;
+  torch::manual_seed(4);
+  auto prompt_ids = torch::randint(1, c.vocab_size, {b, p});
+  auto prompt_mask = torch::ones({b, p}, torch::kBool);
+  prompt_mask[0].narrow(0, 0, 3).fill_(false);  // prompt 0 is left-padded by 3
+  auto positions_of_prompt = PositionsFromMask(prompt_mask);
+
+  std::vector<LayerKv> fused_kv;
+  {
+    torch::NoGradGuard no_grad;
+    model->Hidden(prompt_ids, positions_of_prompt, BuildAttentionMask(prompt_mask), &fused_kv);
+  }
+  AllocateCompletionCaches(fused_kv, n, steps);
+  std::vector<LayerKv> layers_kv = CloneCaches(fused_kv);
+  {
+    torch::NoGradGuard no_grad;
+    ASSERT_TRUE(FusedDecodeApplies(*model->model, fused_kv));
+  }
+
+  DecodeLayout layout;
+  layout.prefix_mask = prompt_mask;
+  layout.num_groups = b;
+  layout.group_slots = g;
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r) rows.push_back(r);
+  const int64_t fused_before = FusedDecodeStepsSoFar();
+  for (int64_t step = 0; step < steps; ++step) {
+    if (step == 1 && !drop.empty()) {
+      std::vector<int64_t> keep_positions, slots, counts(b, 0), kept;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        if (std::find(drop.begin(), drop.end(), rows[i]) != drop.end()) continue;
+        keep_positions.push_back(static_cast<int64_t>(i));
+        kept.push_back(rows[i]);
+        ++counts[rows[i] / g];
+      }
+      const int64_t width = *std::max_element(counts.begin(), counts.end());
+      std::vector<int64_t> rank(b, 0);
+      for (int64_t r : kept) slots.push_back((r / g) * width + rank[r / g]++);
+      auto index = torch::tensor(keep_positions);
+      for (auto* caches : {&fused_kv, &layers_kv}) {
+        for (LayerKv& layer : *caches) {
+          layer.completion_k = layer.completion_k.index_select(0, index);
+          layer.completion_v = layer.completion_v.index_select(0, index);
+        }
+      }
+      layout.group_slots = width;
+      layout.slot_index = torch::tensor(slots);
+      layout.identity_slots = false;
+      rows = kept;
+    }
+    const int64_t active = static_cast<int64_t>(rows.size());
+    auto ids = torch::randint(1, c.vocab_size, {active});
+    std::vector<int64_t> positions;
+    for (int64_t r : rows) {
+      positions.push_back(positions_of_prompt[r / g][p - 1].item<int64_t>() + 1 + step);
+    }
+    auto positions_t = torch::tensor(positions);
+    torch::Tensor want;
+    {
+      torch::AutoGradMode grad(true);
+      ASSERT_FALSE(FusedDecodeApplies(*model->model, layers_kv));
+      want = model->DecodeStep(ids, positions_t, layers_kv, layout, step).detach();
+    }
+    torch::NoGradGuard no_grad;
+    auto got = model->DecodeStep(ids, positions_t, fused_kv, layout, step);
+    SCOPED_TRACE("step " + std::to_string(step));
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_LT(MaxRelativeError(got, want), 2e-5);
+    for (size_t i = 0; i < fused_kv.size(); ++i) {
+      auto written = [&](const torch::Tensor& cache) { return cache.narrow(2, 0, step + 1); };
+      EXPECT_LT(MaxRelativeError(written(fused_kv[i].completion_k),
+                                 written(layers_kv[i].completion_k)),
+                1e-5);
+      EXPECT_LT(MaxRelativeError(written(fused_kv[i].completion_v),
+                                 written(layers_kv[i].completion_v)),
+                1e-5);
+    }
+  }
+  EXPECT_EQ(FusedDecodeStepsSoFar() - fused_before, steps);
+}
+
+// Head size 8 takes the portable attention loop, 32 the AVX-512 one where the CPU has it.
+ModelConfig WideHeadConfig() {
+  ModelConfig c = TinyQwen2Config();
+  c.hidden_size = 48;
+  c.head_dim = 32;
+  return c;
+}
+
+TEST(FusedDecodeTest, Qwen2StepMatchesLayers) {
+  ExpectFusedMatchesLayers(TinyQwen2Config(), 2, 3, {});
+  ExpectFusedMatchesLayers(WideHeadConfig(), 2, 3, {});
+}
+
+TEST(FusedDecodeTest, Qwen3StepMatchesLayers) {
+  ModelConfig c = WideHeadConfig();
+  c.qk_norm = true;
+  c.attention_bias = false;
+  c.tie_word_embeddings = false;
+  ExpectFusedMatchesLayers(c, 2, 2, {});
+}
+
+TEST(FusedDecodeTest, CompactedRowsMatchLayers) {
+  // Group 0 keeps row 0, group 1 keeps rows 4 and 5: uneven slots.
+  ExpectFusedMatchesLayers(WideHeadConfig(), 2, 3, {1, 2, 3});
+}
+
+TEST(FusedDecodeTest, ManyRowsTakeTorchProductsAndMatchLayers) {
+  // 3 x 30 = 90 rows, beyond the AVX-512 projection loop's 64.
+  ExpectFusedMatchesLayers(WideHeadConfig(), 3, 30, {});
+}
+
+TEST(FusedDecodeTest, DeclinesBf16AndAutograd) {
+  CausalLm model = MakeRandomModel(TinyQwen2Config(), 1);
+  std::vector<LayerKv> kv;
+  {
+    torch::NoGradGuard no_grad;
+    auto mask = torch::ones({1, 3}, torch::kBool);
+    model->Hidden(torch::ones({1, 3}, torch::kInt64), PositionsFromMask(mask),
+                  BuildAttentionMask(mask), &kv);
+  }
+  AllocateCompletionCaches(kv, 2, 4);
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(FusedDecodeApplies(*model->model, kv));
+  }
+  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // autograd on
+  torch::NoGradGuard no_grad;
+  model->to(torch::kBFloat16);
+  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));
+}
+
+}  // namespace
+}  // namespace aha
