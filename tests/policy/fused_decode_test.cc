@@ -111,21 +111,25 @@ void ExpectFusedMatchesLayers(const ModelConfig& c, int64_t b, int64_t g,
   EXPECT_EQ(FusedDecodeStepsSoFar() - fused_before, steps);
 }
 
-// Head size 8 takes the portable attention loop, 32 the AVX-512 one where the CPU has it.
-ModelConfig WideHeadConfig() {
+// Head sizes 8 and 24 take the portable attention loop, multiples of 16 up to 128 the AVX-512
+// one where the CPU has it.
+ModelConfig WideHeadConfig(int64_t head_dim = 32) {
   ModelConfig c = TinyQwen2Config();
   c.hidden_size = 48;
-  c.head_dim = 32;
+  c.head_dim = head_dim;
   return c;
 }
 
 TEST(FusedDecodeTest, Qwen2StepMatchesLayers) {
   ExpectFusedMatchesLayers(TinyQwen2Config(), 2, 3, {});
-  ExpectFusedMatchesLayers(WideHeadConfig(), 2, 3, {});
+  for (int64_t head_dim : {24, 32, 64}) {
+    SCOPED_TRACE("head_dim " + std::to_string(head_dim));
+    ExpectFusedMatchesLayers(WideHeadConfig(head_dim), 2, 3, {});
+  }
 }
 
 TEST(FusedDecodeTest, Qwen3StepMatchesLayers) {
-  ModelConfig c = WideHeadConfig();
+  ModelConfig c = WideHeadConfig(128);
   c.qk_norm = true;
   c.attention_bias = false;
   c.tie_word_embeddings = false;
