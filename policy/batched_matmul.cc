@@ -169,6 +169,33 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
 
 bool BatchedMatmulUsesBlas() { return LoadedSgemm() != nullptr; }
 
+void RowMajorSgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
+                   const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+                   int64_t ldc) {
+  const SgemmFn sgemm = LoadedSgemm();
+  TORCH_CHECK(sgemm != nullptr, "RowMajorSgemm: this process has no sgemm_");
+  for (int64_t size : {m, n, k, lda, ldb, ldc}) {
+    TORCH_CHECK(size <= INT_MAX, "RowMajorSgemm: size ", size, " exceeds the BLAS int range");
+  }
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    // op(a) @ op(b) is zero. Written here because BLAS may not accept the empty operands.
+    for (int64_t i = 0; i < m; ++i) {
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    }
+    return;
+  }
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T, and a row-major matrix
+  // read column-major is its own transpose.
+  const char trans_b = transpose_b ? 'T' : 'N';
+  const char trans_a = transpose_a ? 'T' : 'N';
+  const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
+  const int lda_i = static_cast<int>(lda), ldb_i = static_cast<int>(ldb);
+  const int ldc_i = static_cast<int>(ldc);
+  const float alpha = 1.0f;
+  sgemm(&trans_b, &trans_a, &ni, &mi, &ki, &alpha, b, &ldb_i, a, &lda_i, &beta, c, &ldc_i);
+}
+
 BatchedMatmulCounts BatchedMatmulCountsSoFar() {
   return {blas_products.load(std::memory_order_relaxed),
           operand_copies.load(std::memory_order_relaxed)};

@@ -13,9 +13,10 @@
 #include "policy/kernel_switch.h"
 #include "policy/skinny_linear.h"
 #include "policy/transformer.h"
+#include "policy/vector_math.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "policy/avx512_math.h"
 #endif
 
 namespace aha {
@@ -49,7 +50,9 @@ struct HeadsTask {
 
   int64_t length() const { return p + keys; }
   bool readable(int64_t j) const { return j >= p || mask[j]; }
-  const float* key(int64_t j) const { return j < p ? prompt_k + j * d : completion_k + (j - p) * d; }
+  const float* key(int64_t j) const {
+    return j < p ? prompt_k + j * d : completion_k + (j - p) * d;
+  }
   const float* value(int64_t j) const {
     return j < p ? prompt_v + j * d : completion_v + (j - p) * d;
   }
@@ -71,11 +74,7 @@ void AttendHeadsPortable(const HeadsTask& t) {
       max_score = std::max(max_score, row[j]);
     }
     // The row's own key is always readable, so the maximum is finite.
-    float total = 0;
-    for (int64_t j = 0; j < s; ++j) {
-      row[j] = std::exp(row[j] - max_score);
-      total += row[j];
-    }
+    const float total = ExpShiftedSum(row, max_score, row, s);
     float* o = t.out + head * d;
     std::fill(o, o + d, 0.0f);
     for (int64_t j = 0; j < s; ++j) {
@@ -86,31 +85,8 @@ void AttendHeadsPortable(const HeadsTask& t) {
   }
 }
 
-void SiluTimesPortable(float* gate, const float* up, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
 
 #if defined(__x86_64__)
-
-// Returns a mask of the first min(count, 16) lanes.
-__attribute__((target("avx512f"), always_inline)) inline __mmask16 FirstLanes(int64_t count) {
-  return count >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << count) - 1);
-}
-
-// e^x on 16 lanes within 2 ulp of std::exp for x in [-87, 88] (clamped outside): 2^n * p(r)
-// with x = n ln 2 + r and a degree-6 polynomial for e^r on |r| <= ln2 / 2.
-__attribute__((target("avx512f"), always_inline)) inline __m512 Exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_max_ps(_mm512_set1_ps(-87.0f), x));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-6f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
-  for (float c : {1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f}) {
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  }
-  return _mm512_scalef_ps(p, n);
-}
 
 // Returns the 16 horizontal sums of v[0..15] in one vector: lane j holds the sum of v[j]'s
 // lanes. The tree of shuffles costs about 3 instructions per sum, where a reduction per
@@ -179,19 +155,8 @@ __attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
       if (!t.mask[j]) row[j] = kMinusInfinity;
     }
     // The row's own key is always readable, so the maximum is finite.
-    const __m512 max_score = _mm512_set1_ps(*std::max_element(row, row + s));
-    __m512 total = _mm512_setzero_ps();
-    for (int64_t j = 0; j < s; j += 16) {
-      const __mmask16 lanes = FirstLanes(s - j);
-      const __m512 x = _mm512_maskz_loadu_ps(lanes, row + j);
-      // Masked prompt keys (minus infinity) and the lanes past the end weigh exactly 0.
-      const __mmask16 live =
-          _mm512_mask_cmp_ps_mask(lanes, x, _mm512_set1_ps(kMinusInfinity), _CMP_NEQ_OQ);
-      const __m512 e = _mm512_maskz_mov_ps(live, Exp16(_mm512_sub_ps(x, max_score)));
-      _mm512_mask_storeu_ps(row + j, lanes, e);
-      total = _mm512_add_ps(total, e);
-    }
-    const float inverse = 1.0f / _mm512_reduce_add_ps(total);
+    const float total = ExpShiftedSum(row, *std::max_element(row, row + s), row, s);
+    const float inverse = 1.0f / total;
     __m512 acc[kChunks];
     for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < s; ++j) {
@@ -222,29 +187,9 @@ bool AttendHeadsAvx512(const HeadsTask& t) {
   }
 }
 
-__attribute__((target("avx512f"))) void SiluTimesAvx512(float* gate, const float* up,
-                                                         int64_t count) {
-  for (int64_t i = 0; i < count; i += 16) {
-    const __mmask16 lanes = FirstLanes(count - i);
-    const __m512 g = _mm512_maskz_loadu_ps(lanes, gate + i);
-    const __m512 sigmoid_denominator =
-        _mm512_add_ps(_mm512_set1_ps(1.0f), Exp16(_mm512_sub_ps(_mm512_setzero_ps(), g)));
-    const __m512 y = _mm512_mul_ps(_mm512_div_ps(g, sigmoid_denominator),
-                                   _mm512_maskz_loadu_ps(lanes, up + i));
-    _mm512_mask_storeu_ps(gate + i, lanes, y);
-  }
-}
-
-bool CpuHasAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-}
-
 #else
 
 bool AttendHeadsAvx512(const HeadsTask&) { return false; }
-void SiluTimesAvx512(float*, const float*, int64_t) {}
-bool CpuHasAvx512() { return false; }
 
 #endif
 
@@ -252,14 +197,6 @@ void AttendHeads(const HeadsTask& task) {
   if (!CpuHasAvx512() || !AttendHeadsAvx512(task)) AttendHeadsPortable(task);
 }
 
-// gate = silu(gate) * up, elementwise.
-void SiluTimes(float* gate, const float* up, int64_t count) {
-  if (CpuHasAvx512()) {
-    SiluTimesAvx512(gate, up, count);
-  } else {
-    SiluTimesPortable(gate, up, count);
-  }
-}
 
 // Rotates `heads` consecutive head vectors of D floats in place, in the rotate-half convention
 // of ApplyRotary: x * cos + cat(-x2, x1) * sin.

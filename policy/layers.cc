@@ -5,6 +5,7 @@
 #include <torch/nn/functional/activation.h>
 
 #include "policy/batched_matmul.h"
+#include "policy/fused_attention.h"
 #include "policy/fused_rms_norm.h"
 #include "policy/rope.h"
 #include "policy/skinny_linear.h"
@@ -102,18 +103,11 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AttentionImpl::RotateQkv
 
 torch::Tensor AttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k,
                                     const torch::Tensor& v, const torch::Tensor& allowed) {
-  const int64_t n = q.size(0), t = q.size(2), s = k.size(2);
-  const int64_t r = num_heads_ / num_kv_heads_;
-  // Query heads that share a key/value head are stacked along the query axis, so one matmul
-  // per key/value head covers them without copying keys: (N, K, R*T, D) x (N, K, D, S).
-  auto q_grouped = (q * scale_).contiguous().view({n, num_kv_heads_, r * t, head_dim_});
-  auto scores = BatchedMatmul(q_grouped, k.transpose(-1, -2))
-                    .view({n, num_kv_heads_, r, t, s});
-  scores = scores.masked_fill(allowed.logical_not().unsqueeze(2),
-                              -std::numeric_limits<float>::infinity());
-  auto probs = SoftmaxFloat32(scores, q.scalar_type()).view({n, num_kv_heads_, r * t, s});
-  return BatchedMatmul(probs, v)  // (N, K, R*T, D)
-      .view({n, num_heads_, t, head_dim_})
+  const int64_t n = q.size(0), t = q.size(2);
+  auto no_prompt = torch::empty({0, num_kv_heads_, 0, head_dim_}, k.options());
+  auto no_rows = torch::empty({0}, torch::TensorOptions().dtype(torch::kInt64));
+  // (N, H, T, D) -> (N, T, H * D)
+  return GroupedAttention(q, {no_prompt, no_prompt, k, v, no_rows}, allowed, scale_)
       .transpose(1, 2)
       .reshape({n, t, num_heads_ * head_dim_});
 }
@@ -153,11 +147,11 @@ torch::Tensor AttentionImpl::ForwardContinuations(const torch::Tensor& x,
       RotateQkv(part(q, false, num_heads_), part(k, false, num_kv_heads_),
                 part(v, false, num_kv_heads_), row_cos, row_sin);
   auto prompt_out = Attend(prompt_q, prompt_k, prompt_v, layout.prompt_allowed);  // (B, P, HD)
-  // Each row reads its own copy of its prompt's keys: (N, K, P + T, D). The copies are small
-  // next to the projections, and index_select's backward sums the rows' gradients.
-  auto keys = torch::cat({prompt_k.index_select(0, layout.prompt_of_row), row_k}, 2);
-  auto values = torch::cat({prompt_v.index_select(0, layout.prompt_of_row), row_v}, 2);
-  auto row_out = Attend(row_q, keys, values, layout.row_allowed);  // (N, T, HD)
+  // Each row reads its prompt's keys and values and then its own: (N, H, T, D) -> (N, T, H, D).
+  auto row_out =
+      GroupedAttention(row_q, {prompt_k, prompt_v, row_k, row_v, layout.prompt_of_row},
+                       layout.row_allowed, scale_)
+          .transpose(1, 2);
   const int64_t width = num_heads_ * head_dim_;
   return Linear(o_proj, torch::cat({prompt_out.reshape({split, width}),
                                     row_out.reshape({n * t, width})}));
