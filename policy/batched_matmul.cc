@@ -20,11 +20,16 @@ using SgemmFn = void (*)(const char* transa, const char* transb, const int* m, c
                          const float* b, const int* ldb, const float* beta, float* c,
                          const int* ldc);
 
+// The loaded BLAS's sgemm_, or null when the process has none.
+SgemmFn ProcessSgemm() {
+  static const SgemmFn sgemm = reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
+  return sgemm;
+}
+
+// ProcessSgemm, or null when AHA_BATCHED_MATMUL=torch sends BatchedMatmul to torch::matmul.
 SgemmFn LoadedSgemm() {
-  static const SgemmFn sgemm = []() -> SgemmFn {
-    if (KernelSwitchedToTorch("AHA_BATCHED_MATMUL")) return nullptr;
-    return reinterpret_cast<SgemmFn>(dlsym(RTLD_DEFAULT, "sgemm_"));
-  }();
+  static const SgemmFn sgemm =
+      KernelSwitchedToTorch("AHA_BATCHED_MATMUL") ? nullptr : ProcessSgemm();
   return sgemm;
 }
 
@@ -169,10 +174,12 @@ class BatchedMatmulFunction : public torch::autograd::Function<BatchedMatmulFunc
 
 bool BatchedMatmulUsesBlas() { return LoadedSgemm() != nullptr; }
 
+bool RowMajorSgemmAvailable() { return ProcessSgemm() != nullptr; }
+
 void RowMajorSgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                    int64_t ldc) {
-  const SgemmFn sgemm = LoadedSgemm();
+  const SgemmFn sgemm = ProcessSgemm();
   TORCH_CHECK(sgemm != nullptr, "RowMajorSgemm: this process has no sgemm_");
   for (int64_t size : {m, n, k, lda, ldb, ldc}) {
     TORCH_CHECK(size <= INT_MAX, "RowMajorSgemm: size ", size, " exceeds the BLAS int range");

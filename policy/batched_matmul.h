@@ -24,13 +24,17 @@ namespace aha {
 torch::Tensor BatchedMatmul(const torch::Tensor& a, const torch::Tensor& b);
 
 // c (M, N) = op(a) @ op(b) + beta * c for row-major float32 matrices with leading dimensions
-// lda, ldb, ldc, through the loaded BLAS's `sgemm_` on the calling thread (one thread inside a
-// parallel region). op(a) is a (M, K) as stored, or the transpose of a stored (K, M) when
-// transpose_a. Likewise op(b) is b (K, N), or b stored (N, K) when transpose_b. Call it only
-// when BatchedMatmulUsesBlas().
+// lda, ldb, ldc, through the loaded BLAS's `sgemm_`. Inside a parallel region an OpenMP
+// OpenBLAS, the one aha installs, runs it on the calling thread. op(a) is a (M, K) as stored,
+// or the transpose of a stored (K, M) when transpose_a. Likewise op(b) is b (K, N), or b stored
+// (N, K) when transpose_b. Call it only when RowMajorSgemmAvailable(). AHA_BATCHED_MATMUL does
+// not affect it.
 void RowMajorSgemm(bool transpose_a, bool transpose_b, int64_t m, int64_t n, int64_t k,
                    const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
                    int64_t ldc);
+
+// Returns whether the process has a BLAS `sgemm_` for RowMajorSgemm.
+bool RowMajorSgemmAvailable();
 
 // Returns whether float32 CPU calls take the direct `sgemm_` path in this process.
 bool BatchedMatmulUsesBlas();

@@ -114,15 +114,43 @@ Contiguous MakeContiguous(const torch::Tensor& q, const AttentionKeys& keys,
           allowed.to(torch::kBool).contiguous()};
 }
 
-Dims DimsOf(const torch::Tensor& q, const AttentionKeys& keys) {
+// Returns the sizes of a call, after checking that the inputs agree with each other, because
+// the blockwise loops read raw memory where the op-by-op version would raise.
+Dims DimsOf(const torch::Tensor& q, const AttentionKeys& keys, const torch::Tensor& allowed) {
+  TORCH_CHECK(q.dim() == 4 && keys.row_keys.dim() == 4 && keys.prompt_keys.dim() == 4,
+              "Attention: q, row keys and prompt keys must be 4-D");
   const int64_t n = q.size(0), h = q.size(1), t = q.size(2), d = q.size(3);
-  const int64_t k = keys.row_keys.size(1);
-  return {n, h, k, h / k, t, d, keys.prompt_keys.size(2)};
+  const int64_t k = keys.row_keys.size(1), b = keys.prompt_keys.size(0);
+  const int64_t p = keys.prompt_keys.size(2);
+  TORCH_CHECK(k > 0 && h % k == 0, "Attention: ", h, " query heads on ", k, " key/value heads");
+  for (const torch::Tensor& rows : {keys.row_keys, keys.row_values}) {
+    TORCH_CHECK(rows.sizes() == torch::IntArrayRef({n, k, t, d}), "Attention: row keys or values ",
+                rows.sizes(), " do not match q ", q.sizes());
+  }
+  TORCH_CHECK(keys.prompt_values.sizes() == keys.prompt_keys.sizes() &&
+                  keys.prompt_keys.size(1) == k && keys.prompt_keys.size(3) == d,
+              "Attention: prompt keys ", keys.prompt_keys.sizes(), " and values ",
+              keys.prompt_values.sizes(), " do not match q ", q.sizes());
+  TORCH_CHECK(allowed.numel() == n * t * (p + t), "Attention: the mask has ", allowed.numel(),
+              " entries for ", n, " rows of ", t, " queries and ", p + t, " keys");
+  if (p > 0) {
+    TORCH_CHECK(b > 0 && keys.prompt_of_row.numel() == n, "Attention: prompt_of_row has ",
+                keys.prompt_of_row.numel(), " entries for ", n, " rows");
+    const int64_t* prompt = keys.prompt_of_row.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      TORCH_CHECK(prompt[i] >= 0 && prompt[i] < b, "Attention: row ", i, " reads prompt ",
+                  prompt[i], " of ", b);
+    }
+  }
+  return {n, h, k, h / k, t, d, p};
 }
 
+// The largest per-thread scratch kept between calls: 32 MiB.
+constexpr int64_t kMaxKeptScratchFloats = int64_t{8} << 20;
+
 // Runs body(n, head, scratch) for every block, split over LibTorch's threads. Each thread's
-// scratch has room for `floats` floats and is kept between calls, because a fresh buffer of
-// megabytes would be new pages that the kernel zeroes on every call.
+// scratch has room for `floats` floats. Up to kMaxKeptScratchFloats it is kept between calls,
+// because a fresh buffer of megabytes would be new pages that the kernel zeroes on every call.
 template <typename Body>
 void ForEachBlock(const Dims& dims, int64_t floats, const Body& body) {
   at::parallel_for(0, dims.n * dims.k, 1, [&](int64_t begin, int64_t end) {
@@ -130,6 +158,9 @@ void ForEachBlock(const Dims& dims, int64_t floats, const Body& body) {
     if (static_cast<int64_t>(scratch.size()) < floats) scratch.resize(floats);
     for (int64_t task = begin; task < end; ++task) {
       body(task / dims.k, task % dims.k, scratch.data());
+    }
+    if (static_cast<int64_t>(scratch.size()) > kMaxKeptScratchFloats) {
+      std::vector<float>().swap(scratch);
     }
   });
 }
@@ -143,7 +174,7 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
                                double scale) {
     const Contiguous in = MakeContiguous(
         q_in, {prompt_keys, prompt_values, row_keys, row_values, prompt_of_row}, allowed_in);
-    const Dims dims = DimsOf(in.q, in.keys);
+    const Dims dims = DimsOf(in.q, in.keys, in.allowed);
     auto out = torch::empty_like(in.q);                                    // (N, H, T, D)
     auto log_sum_exp = torch::empty({dims.n, dims.h, dims.t}, in.q.options());  // (N, H, T)
     const int64_t* prompt_of = in.keys.prompt_of_row.data_ptr<int64_t>();
@@ -177,7 +208,7 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
     const torch::Tensor out = saved[7].contiguous();
     const torch::Tensor log_sum_exp = saved[8].contiguous();
     const torch::Tensor grad_out = grads[0].contiguous();
-    const Dims dims = DimsOf(in.q, in.keys);
+    const Dims dims = DimsOf(in.q, in.keys, in.allowed);
     auto grad_q = torch::empty_like(in.q);
     auto grad_row_keys = torch::empty_like(in.keys.row_keys);
     auto grad_row_values = torch::empty_like(in.keys.row_values);
@@ -274,7 +305,7 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
 bool FusedAttentionApplies(const torch::Tensor& q) {
   static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_ATTENTION");
   return !switched_off && q.device().is_cpu() && q.scalar_type() == torch::kFloat32 &&
-         !CpuAutocastEnabled() && BatchedMatmulUsesBlas();
+         !CpuAutocastEnabled() && RowMajorSgemmAvailable();
 }
 
 int64_t FusedAttentionCallsSoFar() { return fused_calls.load(std::memory_order_relaxed); }

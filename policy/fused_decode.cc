@@ -160,7 +160,6 @@ __attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
     __m512 acc[kChunks];
     for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < s; ++j) {
-      if (row[j] == 0.0f) continue;
       const __m512 weight = _mm512_set1_ps(row[j] * inverse);
       const float* value = t.value(j);
       for (int c = 0; c < kChunks; ++c) {
@@ -276,7 +275,9 @@ void Attend(const float* q, const float* prefix_k, const float* prefix_v,
 bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv) {
   static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_DECODE");
   if (switched_off || torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
-  if (!IsCpuFloat(decoder.embed_tokens->weight)) return false;
+  for (const torch::Tensor& parameter : decoder.parameters()) {
+    if (!IsCpuFloatContiguous(parameter)) return false;
+  }
   for (const LayerKv& layer : kv) {
     if (!IsCpuFloatContiguous(layer.prefix_k) || !IsCpuFloatContiguous(layer.prefix_v) ||
         !IsCpuFloatContiguous(layer.completion_k) || !IsCpuFloatContiguous(layer.completion_v)) {
@@ -299,13 +300,21 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
               " caches for ", decoder.layer_list.size(), " layers");
   const torch::Tensor cos = cos_in.contiguous(), sin = sin_in.contiguous();
   const torch::Tensor prompt_mask = layout.prefix_mask.to(torch::kBool).contiguous();
+  const int64_t groups = prompt_mask.size(0);
+  TORCH_CHECK(layout.group_slots > 0, "FusedDecodeStep: the layout has no group slots");
   std::vector<int64_t> group_of_row(n);
   if (layout.identity_slots) {
     for (int64_t i = 0; i < n; ++i) group_of_row[i] = i / layout.group_slots;
   } else {
     const torch::Tensor slots = layout.slot_index.to(torch::kCPU).contiguous();
+    TORCH_CHECK(slots.numel() == n, "FusedDecodeStep: ", slots.numel(), " slots for ", n,
+                " rows");
     const int64_t* slot = slots.data_ptr<int64_t>();
     for (int64_t i = 0; i < n; ++i) group_of_row[i] = slot[i] / layout.group_slots;
+  }
+  for (int64_t group : group_of_row) {
+    TORCH_CHECK(group >= 0 && group < groups, "FusedDecodeStep: a row maps to group ", group,
+                " of ", groups);
   }
 
   torch::Tensor x = decoder.embed_tokens->weight.index_select(0, ids).contiguous();  // (N, E)

@@ -4,8 +4,9 @@
 // The op-by-op step (CausalLmImpl's layers) runs about 40 LibTorch operations per layer. For
 // the tiny demo model each works on a few kilobytes, so dispatch and allocation cost more than
 // the arithmetic: 64 decode steps of 16 rows took 68 ms, 1.1 ms a step. Here each layer makes
-// its seven matrix products through aha::Linear and does the norms, rotary embedding, cache
-// write, attention, SwiGLU and residuals in C++ loops over the raw buffers.
+// its seven matrix products in four calls, through SkinnyLinearMany up to 64 rows on AVX-512
+// CPUs and through aha::Linear otherwise. It does the norms, rotary embedding, cache write,
+// attention, SwiGLU and residuals in C++ loops over the raw buffers.
 //
 // Shapes: N rows, E hidden size, H query heads, K key/value heads, R = H / K, D head size,
 // P prompt tokens, C_max cache capacity.
@@ -23,8 +24,8 @@ namespace aha {
 
 class DecoderImpl;
 
-// Returns whether FusedDecodeStep takes a step of this decoder: float32 weights on the CPU,
-// autograd and CPU autocast off, contiguous float32 caches, and AHA_FUSED_DECODE not set to
+// Returns whether FusedDecodeStep takes a step of this decoder: contiguous float32 weights
+// and caches on the CPU, autograd and CPU autocast off, and AHA_FUSED_DECODE not set to
 // "torch". Anything else (bf16, CUDA, a step that records a graph) takes the op-by-op layers.
 bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv);
 

@@ -10,6 +10,7 @@
 #include "policy/autocast.h"
 #include "policy/kernel_switch.h"
 #include "policy/grad_in_place.h"
+#include "policy/vector_math.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -100,14 +101,11 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
   }
 }
 
-bool CpuHasAvx512() { return __builtin_cpu_supports("avx512f"); }
-
 #else
 
 template <typename T>
 void SkinnyRows(const float*, int64_t, int64_t, const T*, const T*, int64_t, int64_t, T*,
                 int64_t) {}
-bool CpuHasAvx512() { return false; }
 
 #endif
 
@@ -215,8 +213,8 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
 
 void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
                       absl::Span<const SkinnyProduct> products) {
-  TORCH_CHECK(Enabled() && m >= 1 && m <= kMaxSkinnyRows, "SkinnyLinearMany: ", m,
-              " rows, or no AVX-512 loop in this process");
+  TORCH_CHECK(Enabled() && m >= 1 && m <= kMaxSkinnyRows && k >= 1, "SkinnyLinearMany: ", m,
+              " rows of ", k, " columns, or no AVX-512 loop in this process");
   // Blocks of 4 weight rows, numbered across the products: block_start[i] is product i's first.
   std::vector<int64_t> block_start = {0};
   for (const SkinnyProduct& product : products) {

@@ -12,28 +12,6 @@ namespace {
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
-float ExpShiftedSumPortable(const float* x, float shift, float* y, int64_t count) {
-  float total = 0;
-  for (int64_t j = 0; j < count; ++j) {
-    y[j] = x[j] == kMinusInfinity ? 0.0f : std::exp(x[j] - shift);
-    total += y[j];
-  }
-  return total;
-}
-
-float ScaleMaskMaxPortable(float* x, const bool* allowed, float scale, int64_t count) {
-  float max_value = kMinusInfinity;
-  for (int64_t j = 0; j < count; ++j) {
-    x[j] = allowed[j] ? x[j] * scale : kMinusInfinity;
-    max_value = std::max(max_value, x[j]);
-  }
-  return max_value;
-}
-
-void SiluTimesPortable(float* gate, const float* up, int64_t count) {
-  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-}
-
 #if defined(__x86_64__)
 
 __attribute__((target("avx512f"))) float ExpShiftedSumAvx512(const float* x, float shift,
@@ -97,18 +75,44 @@ __attribute__((target("avx512f"))) void SiluTimesAvx512(float* gate, const float
 #else
 
 float ExpShiftedSumAvx512(const float* x, float shift, float* y, int64_t count) {
-  return ExpShiftedSumPortable(x, shift, y, count);
+  return portable::ExpShiftedSum(x, shift, y, count);
 }
 void SiluTimesAvx512(float* gate, const float* up, int64_t count) {
-  SiluTimesPortable(gate, up, count);
+  portable::SiluTimes(gate, up, count);
 }
 float ScaleMaskMaxAvx512(float* x, const bool* allowed, float scale, int64_t count) {
-  return ScaleMaskMaxPortable(x, allowed, scale, count);
+  return portable::ScaleMaskMax(x, allowed, scale, count);
 }
 
 #endif
 
 }  // namespace
+
+namespace portable {
+
+float ExpShiftedSum(const float* x, float shift, float* y, int64_t count) {
+  float total = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    y[j] = x[j] == kMinusInfinity ? 0.0f : std::exp(x[j] - shift);
+    total += y[j];
+  }
+  return total;
+}
+
+float ScaleMaskMax(float* x, const bool* allowed, float scale, int64_t count) {
+  float max_value = kMinusInfinity;
+  for (int64_t j = 0; j < count; ++j) {
+    x[j] = allowed[j] ? x[j] * scale : kMinusInfinity;
+    max_value = std::max(max_value, x[j]);
+  }
+  return max_value;
+}
+
+void SiluTimes(float* gate, const float* up, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace portable
 
 bool CpuHasAvx512() {
 #if defined(__x86_64__)
@@ -121,19 +125,19 @@ bool CpuHasAvx512() {
 
 float ExpShiftedSum(const float* x, float shift, float* y, int64_t count) {
   if (CpuHasAvx512()) return ExpShiftedSumAvx512(x, shift, y, count);
-  return ExpShiftedSumPortable(x, shift, y, count);
+  return portable::ExpShiftedSum(x, shift, y, count);
 }
 
 float ScaleMaskMax(float* x, const bool* allowed, float scale, int64_t count) {
   if (CpuHasAvx512()) return ScaleMaskMaxAvx512(x, allowed, scale, count);
-  return ScaleMaskMaxPortable(x, allowed, scale, count);
+  return portable::ScaleMaskMax(x, allowed, scale, count);
 }
 
 void SiluTimes(float* gate, const float* up, int64_t count) {
   if (CpuHasAvx512()) {
     SiluTimesAvx512(gate, up, count);
   } else {
-    SiluTimesPortable(gate, up, count);
+    portable::SiluTimes(gate, up, count);
   }
 }
 
