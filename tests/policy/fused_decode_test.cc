@@ -10,6 +10,7 @@
 namespace aha {
 namespace {
 
+using testing::DropRows;
 using testing::MakeRandomModel;
 using testing::MaxRelativeError;
 using testing::TinyQwen2Config;
@@ -60,29 +61,7 @@ void ExpectFusedMatchesLayers(const ModelConfig& c, int64_t b, int64_t g,
   for (int64_t r = 0; r < n; ++r) rows.push_back(r);
   const int64_t fused_before = FusedDecodeStepsSoFar();
   for (int64_t step = 0; step < steps; ++step) {
-    if (step == 1 && !drop.empty()) {
-      std::vector<int64_t> keep_positions, slots, counts(b, 0), kept;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        if (std::find(drop.begin(), drop.end(), rows[i]) != drop.end()) continue;
-        keep_positions.push_back(static_cast<int64_t>(i));
-        kept.push_back(rows[i]);
-        ++counts[rows[i] / g];
-      }
-      const int64_t width = *std::max_element(counts.begin(), counts.end());
-      std::vector<int64_t> rank(b, 0);
-      for (int64_t r : kept) slots.push_back((r / g) * width + rank[r / g]++);
-      auto index = torch::tensor(keep_positions);
-      for (auto* caches : {&fused_kv, &layers_kv}) {
-        for (LayerKv& layer : *caches) {
-          layer.completion_k = layer.completion_k.index_select(0, index);
-          layer.completion_v = layer.completion_v.index_select(0, index);
-        }
-      }
-      layout.group_slots = width;
-      layout.slot_index = torch::tensor(slots);
-      layout.identity_slots = false;
-      rows = kept;
-    }
+    if (step == 1 && !drop.empty()) DropRows(drop, b, g, rows, layout, {&fused_kv, &layers_kv});
     const int64_t active = static_cast<int64_t>(rows.size());
     auto ids = torch::randint(1, c.vocab_size, {active});
     std::vector<int64_t> positions;

@@ -2,6 +2,10 @@
 #ifndef AHA_TESTS_POLICY_TEST_MODELS_H_
 #define AHA_TESTS_POLICY_TEST_MODELS_H_
 
+#include <algorithm>
+#include <initializer_list>
+#include <vector>
+
 #include <torch/torch.h>
 
 #include "policy/model_config.h"
@@ -42,6 +46,35 @@ inline CausalLm MakeRandomModel(const ModelConfig& config, uint64_t seed) {
   }
   model->eval();
   return model;
+}
+
+// Removes the rows in `drop` from a decode batch as the sampler's compaction does: `rows` (the
+// original ids, in group order, of G rows per group) keeps the others, their completion caches
+// in every list of `caches` keep the same rows, and `layout` gets their slots.
+inline void DropRows(const std::vector<int64_t>& drop, int64_t groups, int64_t group_size,
+                     std::vector<int64_t>& rows, DecodeLayout& layout,
+                     std::initializer_list<std::vector<LayerKv>*> caches) {
+  std::vector<int64_t> keep_positions, kept, counts(groups, 0);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (std::find(drop.begin(), drop.end(), rows[i]) != drop.end()) continue;
+    keep_positions.push_back(static_cast<int64_t>(i));
+    kept.push_back(rows[i]);
+    ++counts[rows[i] / group_size];
+  }
+  const int64_t width = *std::max_element(counts.begin(), counts.end());
+  std::vector<int64_t> slots, rank(groups, 0);
+  for (int64_t r : kept) slots.push_back((r / group_size) * width + rank[r / group_size]++);
+  auto index = torch::tensor(keep_positions);
+  for (std::vector<LayerKv>* cache : caches) {
+    for (LayerKv& layer : *cache) {
+      layer.completion_k = layer.completion_k.index_select(0, index);
+      layer.completion_v = layer.completion_v.index_select(0, index);
+    }
+  }
+  layout.group_slots = width;
+  layout.slot_index = torch::tensor(slots);
+  layout.identity_slots = false;
+  rows = kept;
 }
 
 }  // namespace aha::testing

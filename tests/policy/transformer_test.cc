@@ -11,6 +11,7 @@
 namespace aha {
 namespace {
 
+using testing::DropRows;
 using testing::MakeRandomModel;
 using testing::TinyQwen2Config;
 
@@ -143,31 +144,7 @@ void ExpectDecodeMatchesFullForward(const ModelConfig& c, int64_t group_size,
 
   for (int64_t step = 0; step < steps; ++step) {
     if (step == 1 && !drop_rows_after_step0.empty()) {
-      // Remove rows as the sampler's compaction does.
-      std::vector<int64_t> keep, slot, counts(b, 0);
-      for (int64_t r : rows) {
-        if (std::find(drop_rows_after_step0.begin(), drop_rows_after_step0.end(), r) ==
-            drop_rows_after_step0.end()) {
-          keep.push_back(r);
-          ++counts[r / g];
-        }
-      }
-      std::vector<int64_t> keep_positions;
-      for (size_t i = 0; i < rows.size(); ++i) {
-        if (std::find(keep.begin(), keep.end(), rows[i]) != keep.end()) keep_positions.push_back(i);
-      }
-      int64_t slots = *std::max_element(counts.begin(), counts.end());
-      std::vector<int64_t> rank(b, 0);
-      for (int64_t r : keep) slot.push_back((r / g) * slots + rank[r / g]++);
-      auto index = torch::tensor(keep_positions);
-      for (auto& layer : kv) {
-        layer.completion_k = layer.completion_k.index_select(0, index);
-        layer.completion_v = layer.completion_v.index_select(0, index);
-      }
-      layout.group_slots = slots;
-      layout.slot_index = torch::tensor(slot);
-      layout.identity_slots = false;
-      rows = keep;
+      DropRows(drop_rows_after_step0, b, g, rows, layout, {&kv});
     }
     std::vector<int64_t> ids, positions;
     for (int64_t r : rows) {
