@@ -29,8 +29,8 @@ class DecoderImpl;
 // "torch". Anything else (bf16, CUDA, a step that records a graph) takes the op-by-op layers.
 bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv);
 
-// The hidden states (N, E) after the final norm for one new token per row, as
-// CausalLmImpl::DecodeStep computes them; appends each layer's key and value at completion
+// Returns the hidden states (N, E) after the final norm for one new token per row, as
+// CausalLmImpl::DecodeStep computes them. Appends each layer's key and value at completion
 // index `step`. ids: (N) int64; cos, sin: (N, D) float32 for the rows' positions.
 torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
                               const torch::Tensor& ids, const torch::Tensor& cos,

@@ -48,8 +48,8 @@ inline CausalLm MakeRandomModel(const ModelConfig& config, uint64_t seed) {
   return model;
 }
 
-// Removes the rows in `drop` from a decode batch as the sampler's compaction does: `rows` (the
-// original ids, in group order, of G rows per group) keeps the others, their completion caches
+// Removes the rows in `drop` from a decode batch as the sampler's compaction does. `rows` (the
+// original ids, in group order, of G rows per group) keeps the others. Their completion caches
 // in every list of `caches` keep the same rows, and `layout` gets their slots.
 inline void DropRows(const std::vector<int64_t>& drop, int64_t groups, int64_t group_size,
                      std::vector<int64_t>& rows, DecodeLayout& layout,
