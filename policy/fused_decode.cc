@@ -11,6 +11,7 @@
 #include "policy/autocast.h"
 #include "policy/fused_rms_norm.h"
 #include "policy/kernel_switch.h"
+#include "policy/rope.h"
 #include "policy/skinny_linear.h"
 #include "policy/transformer.h"
 #include "policy/vector_math.h"
@@ -88,17 +89,17 @@ void AttendHeadsPortable(const HeadsTask& t) {
 
 #if defined(__x86_64__)
 
-// Returns the 16 horizontal sums of v[0..15] in one vector: lane j holds the sum of v[j]'s
+// Returns the 16 horizontal sums of v[0..15] in one vector: lane j is the sum of v[j]'s
 // lanes. The tree of shuffles costs about 3 instructions per sum, where a reduction per
 // vector costs about 8.
 __attribute__((target("avx512f"), always_inline)) inline __m512 SumEach(const __m512 (&v)[16]) {
-  // Each 128-bit lane of pairs[k] holds partial sums of v[2k] and v[2k + 1], interleaved.
+  // Each 128-bit lane of pairs[k] has partial sums of v[2k] and v[2k + 1], interleaved.
   __m512 pairs[8];
   for (int k = 0; k < 8; ++k) {
     pairs[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
                              _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
   }
-  // Each 128-bit lane of quads[k] holds the partial sums of v[4k .. 4k + 3], in order.
+  // Each 128-bit lane of quads[k] has the partial sums of v[4k .. 4k + 3], in order.
   __m512 quads[4];
   for (int k = 0; k < 4; ++k) {
     const __m512d a = _mm512_castps_pd(pairs[2 * k]);
@@ -197,18 +198,6 @@ void AttendHeads(const HeadsTask& task) {
 }
 
 
-// Rotates `heads` consecutive head vectors of D floats in place, in the rotate-half convention
-// of ApplyRotary: x * cos + cat(-x2, x1) * sin.
-void Rotate(float* x, int64_t heads, const float* cos, const float* sin, int64_t d) {
-  const int64_t half = d / 2;
-  for (int64_t h = 0; h < heads; ++h, x += d) {
-    for (int64_t i = 0; i < half; ++i) {
-      const float x1 = x[i], x2 = x[i + half];
-      x[i] = x1 * cos[i] - x2 * sin[i];
-      x[i + half] = x2 * cos[i + half] + x1 * sin[i + half];
-    }
-  }
-}
 
 float* Data(const torch::Tensor& t) { return t.data_ptr<float>(); }
 
@@ -345,13 +334,16 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
     for (int64_t row = 0; row < n; ++row) {
       const float* row_cos = Data(cos) + row * d;
       const float* row_sin = Data(sin) + row * d;
-      Rotate(q_data + row * h * d, h, row_cos, row_sin, d);
+      for (int64_t head = 0; head < h; ++head) {
+        float* query = q_data + (row * h + head) * d;
+        RotateVector(query, row_cos, row_sin, query, d);
+      }
       for (int64_t i = 0; i < h * d; ++i) q_data[row * h * d + i] *= scale;
       for (int64_t head = 0; head < kh; ++head) {
         const int64_t slot = ((row * kh + head) * capacity + step) * d;
         std::copy_n(k_data + (row * kh + head) * d, d, cache_k + slot);
         std::copy_n(v_data + (row * kh + head) * d, d, cache_v + slot);
-        Rotate(cache_k + slot, 1, row_cos, row_sin, d);
+        RotateVector(cache_k + slot, row_cos, row_sin, cache_k + slot, d);
       }
     }
     const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, step + 1};

@@ -1,8 +1,14 @@
 #include "policy/rope.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <tuple>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
+
+#include "policy/autocast.h"
 
 namespace aha {
 
@@ -57,13 +63,125 @@ std::pair<torch::Tensor, torch::Tensor> RopeTables::Lookup(const torch::Tensor& 
   return {cos, sin};
 }
 
-torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
+namespace {
+
+std::atomic<int64_t> fused_calls{0};
+
+// dx = dy * cos + cat(z2, -z1) with z = dy * sin: the transpose of the rotation, by ops, so
+// that a create_graph backward pass can differentiate it.
+torch::Tensor RotaryTransposeByOps(const torch::Tensor& grad, const torch::Tensor& cos,
+                                   const torch::Tensor& sin) {
+  const int64_t half = grad.size(-1) / 2;
+  auto z = grad * sin;
+  return grad * cos + torch::cat({z.narrow(-1, half, half), -z.narrow(-1, 0, half)}, -1);
+}
+
+// Runs rotate(x_vector, cos_vector, sin_vector, y_vector, D) for every vector of the last dim.
+// x, cos and sin have the same 4-D shape (cos and sin expanded, so their strides may be 0)
+// and stride 1 in the last dim. y is contiguous.
+template <typename Rotate>
+void ForEachVector(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                   torch::Tensor& y, const Rotate& rotate) {
+  const int64_t a = x.size(0), b = x.size(1), c = x.size(2), d = x.size(3);
+  const float* x_data = x.data_ptr<float>();
+  const float* cos_data = cos.data_ptr<float>();
+  const float* sin_data = sin.data_ptr<float>();
+  float* y_data = y.data_ptr<float>();
+  at::parallel_for(0, a * b * c, std::max<int64_t>(1, 4096 / d), [&](int64_t begin, int64_t end) {
+    for (int64_t v = begin; v < end; ++v) {
+      const int64_t i = v / (b * c), j = (v / c) % b, k = v % c;
+      auto offset = [&](const torch::Tensor& t) {
+        return i * t.stride(0) + j * t.stride(1) + k * t.stride(2);
+      };
+      rotate(x_data + offset(x), cos_data + offset(cos), sin_data + offset(sin), y_data + v * d,
+             d);
+    }
+  });
+}
+
+// x (..., D) and cos/sin expanded to its shape, as 4-D tensors with a unit last stride.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AsVectors(const torch::Tensor& x,
+                                                                  const torch::Tensor& cos,
+                                                                  const torch::Tensor& sin) {
+  auto four_d = [](torch::Tensor t) {
+    while (t.dim() < 4) t = t.unsqueeze(0);
+    return t.stride(3) == 1 ? t : t.contiguous();
+  };
+  torch::Tensor x4 = four_d(x);
+  return {x4, four_d(cos.expand(x.sizes())), four_d(sin.expand(x.sizes()))};
+}
+
+// The transpose of RotateVector: dx = dy * cos + cat(z2, -z1) with z = dy * sin.
+void RotateVectorBack(const float* dy, const float* cos, const float* sin, float* dx,
+                      int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    const float dy1 = dy[i], dy2 = dy[i + half];
+    dx[i] = dy1 * cos[i] + dy2 * sin[i + half];
+    dx[i + half] = dy2 * cos[i + half] - dy1 * sin[i];
+  }
+}
+
+class RotaryFunction : public torch::autograd::Function<RotaryFunction> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               const torch::Tensor& cos, const torch::Tensor& sin) {
+    auto [x4, cos4, sin4] = AsVectors(x, cos, sin);
+    auto y = torch::empty(x.sizes(), x.options());
+    ForEachVector(x4, cos4, sin4, y, RotateVector);
+    ctx->save_for_backward({cos, sin});
+    fused_calls.fetch_add(1, std::memory_order_relaxed);
+    return y;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx,
+                                               torch::autograd::tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& grad = grads[0];
+    if (torch::GradMode::is_enabled()) {
+      return {RotaryTransposeByOps(grad, saved[0], saved[1]), torch::Tensor(), torch::Tensor()};
+    }
+    auto [grad4, cos4, sin4] = AsVectors(grad, saved[0], saved[1]);
+    auto dx = torch::empty(grad.sizes(), grad.options());
+    ForEachVector(grad4, cos4, sin4, dx, RotateVectorBack);
+    return {dx, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+void RotateVector(const float* x, const float* cos, const float* sin, float* y, int64_t d) {
+  const int64_t half = d / 2;
+  for (int64_t i = 0; i < half; ++i) {
+    // The same products and sums as RotaryByOps: x1 * cos + (-x2) * sin equals x1 * cos -
+    // x2 * sin exactly.
+    const float x1 = x[i], x2 = x[i + half];
+    y[i] = x1 * cos[i] - x2 * sin[i];
+    y[i + half] = x2 * cos[i + half] + x1 * sin[i + half];
+  }
+}
+
+int64_t FusedRotaryCallsSoFar() { return fused_calls.load(std::memory_order_relaxed); }
+
+torch::Tensor RotaryByOps(const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin) {
   const int64_t half = x.size(-1) / 2;
   auto x1 = x.narrow(-1, 0, half);
   auto x2 = x.narrow(-1, half, half);
   auto rotated = torch::cat({-x2, x1}, -1);
   return x * cos + rotated * sin;
+}
+
+torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
+                          const torch::Tensor& sin) {
+  const bool fits = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
+                    cos.scalar_type() == torch::kFloat32 && sin.scalar_type() == torch::kFloat32 &&
+                    cos.device().is_cpu() && sin.device().is_cpu() && !cos.requires_grad() &&
+                    !sin.requires_grad() && x.dim() >= 1 && x.dim() <= 4 &&
+                    cos.dim() <= x.dim() && sin.dim() <= x.dim() &&
+                    x.size(-1) % 2 == 0 && !CpuAutocastEnabled();
+  if (!fits) return RotaryByOps(x, cos, sin);
+  return RotaryFunction::apply(x, cos, sin);
 }
 
 }  // namespace aha

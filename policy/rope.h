@@ -35,9 +35,24 @@ class RopeTables {
 };
 
 // x * cos + rotate_half(x) * sin, where rotate_half(x) = cat(-x2, x1) on the last dim.
-// x: (..., T, D) with cos/sin broadcastable to it.
+// x: (..., T, D) with cos/sin broadcastable to it. With autograd.
+//
+// A float32 CPU x with cos/sin that need no gradient takes one loop forward and one backward,
+// with the same rounding as the op-by-op version (RotaryByOps). LibTorch's version is about
+// seven operations each way per call, two calls per layer. Other inputs, and a backward pass
+// that records a graph of its own (create_graph), take the op-by-op version.
 torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin);
+
+// The op-by-op version of ApplyRotary, for other devices and dtypes and for tests.
+torch::Tensor RotaryByOps(const torch::Tensor& x, const torch::Tensor& cos,
+                          const torch::Tensor& sin);
+
+// Rotates one vector of D floats: y = x * cos + cat(-x2, x1) * sin. y may be x.
+void RotateVector(const float* x, const float* cos, const float* sin, float* y, int64_t d);
+
+// Returns how many ApplyRotary calls took the loop since the process started, for tests.
+int64_t FusedRotaryCallsSoFar();
 
 }  // namespace aha
 

@@ -1,0 +1,74 @@
+#include "policy/rope.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace aha {
+namespace {
+
+// q as the attention layers pass it: (N, H, T, D), a transposed view of (N, T, H, D), with
+// cos/sin (N, 1, T, D) broadcast over the heads.
+struct Inputs {
+  torch::Tensor x, cos, sin;
+};
+
+Inputs MakeInputs(uint64_t seed) {
+  torch::manual_seed(seed);
+  const int64_t n = 2, t = 5, h = 3, d = 8;
+  Inputs in;
+  in.x = torch::randn({n, t, h, d}).transpose(1, 2).detach().requires_grad_();
+  auto angles = torch::rand({n, 1, t, d / 2}) * 6.0;
+  in.cos = torch::cat({angles.cos(), angles.cos()}, -1);
+  in.sin = torch::cat({angles.sin(), angles.sin()}, -1);
+  return in;
+}
+
+TEST(RopeTest, LoopEqualsOpsExactly) {
+  Inputs in = MakeInputs(1);
+  const int64_t calls_before = FusedRotaryCallsSoFar();
+  auto got = ApplyRotary(in.x, in.cos, in.sin);
+  EXPECT_EQ(FusedRotaryCallsSoFar() - calls_before, 1);
+  auto want = RotaryByOps(in.x, in.cos, in.sin);
+  EXPECT_TRUE(torch::equal(got, want));
+
+  auto weights = torch::randn(got.sizes());
+  auto got_grad = torch::autograd::grad({(got * weights).sum()}, {in.x})[0];
+  auto want_grad = torch::autograd::grad({(want * weights).sum()}, {in.x})[0];
+  EXPECT_TRUE(torch::equal(got_grad, want_grad));
+}
+
+TEST(RopeTest, ThreeDimInputEqualsOps) {
+  Inputs in = MakeInputs(2);
+  torch::NoGradGuard no_grad;
+  auto x = in.x.select(0, 1);  // (H, T, D)
+  auto cos = in.cos.select(0, 1), sin = in.sin.select(0, 1);
+  EXPECT_TRUE(torch::equal(ApplyRotary(x, cos, sin), RotaryByOps(x, cos, sin)));
+}
+
+// A create_graph backward pass takes the op-by-op transpose, which is differentiable: the
+// gradient of the gradient's norm reaches the output gradient.
+TEST(RopeTest, SecondDerivativeEqualsOps) {
+  Inputs in = MakeInputs(3);
+  auto weights = torch::randn(in.x.sizes()).requires_grad_();
+  auto second = [&](const torch::Tensor& y) {
+    auto grad_x = torch::autograd::grad({(y * weights).sum()}, {in.x}, {},
+                                        /*retain_graph=*/true, /*create_graph=*/true)[0];
+    return torch::autograd::grad({grad_x.pow(2).sum()}, {weights})[0];
+  };
+  auto got = second(ApplyRotary(in.x, in.cos, in.sin));
+  auto want = second(RotaryByOps(in.x, in.cos, in.sin));
+  EXPECT_LT((got - want).abs().max().item<double>(), 1e-5);
+}
+
+TEST(RopeTest, Bf16TakesOps) {
+  Inputs in = MakeInputs(4);
+  const int64_t calls_before = FusedRotaryCallsSoFar();
+  torch::NoGradGuard no_grad;
+  auto bf16 = ApplyRotary(in.x.to(torch::kBFloat16), in.cos.to(torch::kBFloat16),
+                          in.sin.to(torch::kBFloat16));
+  EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);
+  EXPECT_EQ(FusedRotaryCallsSoFar(), calls_before);
+}
+
+}  // namespace
+}  // namespace aha
