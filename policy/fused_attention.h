@@ -4,9 +4,9 @@
 // The op-by-op attention builds whole (N, K, R * T, S) tensors of scores, probabilities and
 // their gradients, and runs masked_fill, softmax and their backward passes over them. For the
 // tiny model's 128 rows of 384 tokens after 96-token prompts, each is 377 MB per layer, so
-// these passes are bound by memory. Here each block of R * T query rows and S keys is scored, normalized and multiplied
-// in a per-thread buffer with BLAS calls and C++ loops. The backward pass recomputes the block
-// from the saved log-sum-exp instead of keeping the probabilities.
+// these passes are bound by memory. Here each block of R * T query rows and S keys is scored,
+// normalized and multiplied in a per-thread buffer with BLAS calls and C++ loops. The backward
+// pass recomputes the block from the saved log-sum-exp instead of keeping the probabilities.
 //
 // Shapes: N rows, T query tokens, H query heads, K key/value heads, R = H / K, D head size,
 // B prompts of P tokens, S = P + T keys per row.

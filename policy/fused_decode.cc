@@ -86,7 +86,6 @@ void AttendHeadsPortable(const HeadsTask& t) {
   }
 }
 
-
 #if defined(__x86_64__)
 
 // Returns the 16 horizontal sums of v[0..15] in one vector: lane j is the sum of v[j]'s
@@ -196,8 +195,6 @@ bool AttendHeadsAvx512(const HeadsTask&) { return false; }
 void AttendHeads(const HeadsTask& task) {
   if (!CpuHasAvx512() || !AttendHeadsAvx512(task)) AttendHeadsPortable(task);
 }
-
-
 
 float* Data(const torch::Tensor& t) { return t.data_ptr<float>(); }
 
