@@ -11,6 +11,7 @@
 
 #include "policy/autocast.h"
 #include "policy/batched_matmul.h"
+#include "policy/graph_gradients.h"
 #include "policy/kernel_switch.h"
 #include "policy/vector_math.h"
 
@@ -202,7 +203,13 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
     const auto saved = ctx->get_saved_variables();
     const double scale = ctx->saved_data["scale"].toDouble();
     const AttentionKeys keys_in{saved[1], saved[2], saved[3], saved[4], saved[5]};
-    if (torch::GradMode::is_enabled()) return BackwardByOps(ctx, saved, grads[0], scale);
+    if (torch::GradMode::is_enabled()) {
+      // create_graph: the op-by-op version's gradients, which carry a graph of their own.
+      return GradientsWithGraph(
+          ctx, {saved[0], saved[1], saved[2], saved[3], saved[4]}, grads[0], 8, [&] {
+            return GroupedAttentionByOps(saved[0], keys_in, saved[6], scale);
+          });
+    }
 
     const Contiguous in = MakeContiguous(saved[0], keys_in, saved[6]);
     const torch::Tensor out = saved[7].contiguous();
@@ -273,30 +280,6 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
     }
     return {grad_q,          grad_prompt_keys, grad_prompt_values, grad_row_keys,
             grad_row_values, torch::Tensor(),  torch::Tensor(),    torch::Tensor()};
-  }
-
- private:
-  // create_graph: the gradients of GroupedAttentionByOps, which carry a graph of their own.
-  static torch::autograd::tensor_list BackwardByOps(torch::autograd::AutogradContext* ctx,
-                                                    const torch::autograd::variable_list& saved,
-                                                    const torch::Tensor& grad_out,
-                                                    double scale) {
-    torch::autograd::tensor_list result(8);
-    torch::autograd::tensor_list inputs;
-    std::vector<size_t> positions;
-    for (size_t i = 0; i < 5; ++i) {
-      if (ctx->needs_input_grad(i)) {
-        inputs.push_back(saved[i]);
-        positions.push_back(i);
-      }
-    }
-    if (inputs.empty()) return result;
-    auto y = GroupedAttentionByOps(saved[0], {saved[1], saved[2], saved[3], saved[4], saved[5]},
-                            saved[6], scale);
-    auto partial = torch::autograd::grad({y}, inputs, {grad_out}, /*retain_graph=*/true,
-                                         /*create_graph=*/true, /*allow_unused=*/true);
-    for (size_t j = 0; j < positions.size(); ++j) result[positions[j]] = partial[j];
-    return result;
   }
 };
 

@@ -8,6 +8,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include "policy/graph_gradients.h"
+
 namespace aha {
 namespace {
 
@@ -127,21 +129,8 @@ class FusedRmsNormFunction : public torch::autograd::Function<FusedRmsNormFuncti
     if (torch::GradMode::is_enabled()) {
       // create_graph: the op-by-op version's gradients, which carry a graph of their own.
       const double eps = ctx->saved_data["eps"].toDouble();
-      torch::autograd::tensor_list inputs, result = {torch::Tensor(), torch::Tensor(),
-                                                     torch::Tensor()};
-      std::vector<size_t> positions;
-      for (size_t i = 0; i < 2; ++i) {
-        if (saved[i].requires_grad()) {
-          inputs.push_back(saved[i]);
-          positions.push_back(i);
-        }
-      }
-      if (inputs.empty()) return result;
-      auto y = RmsNormByOps(saved[0], saved[1], eps);
-      auto partial = torch::autograd::grad({y}, inputs, {grads[0]}, /*retain_graph=*/true,
-                                           /*create_graph=*/true, /*allow_unused=*/true);
-      for (size_t j = 0; j < positions.size(); ++j) result[positions[j]] = partial[j];
-      return result;
+      return GradientsWithGraph(ctx, {saved[0], saved[1]}, grads[0], 3,
+                                [&] { return RmsNormByOps(saved[0], saved[1], eps); });
     }
     const torch::Tensor x = saved[0].contiguous();
     const torch::Tensor weight = saved[1].contiguous();
