@@ -25,12 +25,9 @@ namespace {
 
 std::atomic<int64_t> fused_steps{0};
 
-bool IsCpuFloat(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
-}
-
 bool IsCpuFloatContiguous(const torch::Tensor& t) {
-  return IsCpuFloat(t) && t.is_contiguous();
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 &&
+         t.is_contiguous();
 }
 
 // Attention of R query heads over one key/value head: the prompt's keys where `mask` is true,

@@ -87,14 +87,15 @@ void ForEachVector(const torch::Tensor& x, const torch::Tensor& cos, const torch
   const float* cos_data = cos.data_ptr<float>();
   const float* sin_data = sin.data_ptr<float>();
   float* y_data = y.data_ptr<float>();
+  const auto x_strides = x.strides(), cos_strides = cos.strides(), sin_strides = sin.strides();
   at::parallel_for(0, a * b * c, std::max<int64_t>(1, 4096 / d), [&](int64_t begin, int64_t end) {
     for (int64_t v = begin; v < end; ++v) {
       const int64_t i = v / (b * c), j = (v / c) % b, k = v % c;
-      auto offset = [&](const torch::Tensor& t) {
-        return i * t.stride(0) + j * t.stride(1) + k * t.stride(2);
+      auto offset = [&](torch::IntArrayRef strides) {
+        return i * strides[0] + j * strides[1] + k * strides[2];
       };
-      rotate(x_data + offset(x), cos_data + offset(cos), sin_data + offset(sin), y_data + v * d,
-             d);
+      rotate(x_data + offset(x_strides), cos_data + offset(cos_strides),
+             sin_data + offset(sin_strides), y_data + v * d, d);
     }
   });
 }
