@@ -16,7 +16,7 @@ __attribute__((target("avx512f"), always_inline)) inline __mmask16 FirstLanes(in
   return count >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << count) - 1);
 }
 
-// e^x on 16 lanes: 2^n * p(r) with x = n ln 2 + r and a degree-6 polynomial for e^r on
+// Returns e^x on 16 lanes: 2^n * p(r) with x = n ln 2 + r and a degree-6 polynomial for e^r on
 // |r| <= ln2 / 2. Within 4e-7 relative error of std::exp where the tests check it (x in
 // [-87.3, 84]). Below -87.3, where e^x is within 4% of the smallest normal float 2^-126, it
 // gives 0, and above 88 it gives e^88. NaN stays NaN.

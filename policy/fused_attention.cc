@@ -54,7 +54,7 @@ Block BlockAt(const Dims& dims, const torch::Tensor& q, const AttentionKeys& key
           allowed + n * dims.t * dims.s()};
 }
 
-// scores (R * T, S) = q_block @ [prompt_keys; row_keys]^T, unscaled.
+// Sets scores (R * T, S) = q_block @ [prompt_keys; row_keys]^T, unscaled.
 void ScoreBlock(const Dims& dims, const Block& block, float* scores) {
   const int64_t m = dims.block_rows(), s = dims.s();
   RowMajorSgemm(false, true, m, dims.p, dims.d, block.q, dims.d, block.prompt_keys, dims.d, 0.0f,
@@ -63,7 +63,7 @@ void ScoreBlock(const Dims& dims, const Block& block, float* scores) {
                 scores + dims.p, s);
 }
 
-// out (R * T, D) = weights (R * T, S) @ [prompt_values; row_values].
+// Sets out (R * T, D) = weights (R * T, S) @ [prompt_values; row_values].
 void WeighValues(const Dims& dims, const Block& block, const float* weights, float* out) {
   const int64_t m = dims.block_rows(), s = dims.s();
   RowMajorSgemm(false, false, m, dims.d, dims.p, weights, s, block.prompt_values, dims.d, 0.0f,

@@ -114,9 +114,9 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 SumEach(const __
                        _mm512_shuffle_f32x4(halves[0], halves[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-// scores[j] = q . keys[j] for j < count: q (D), keys (count, D), D = 16 * kChunks. The chunk
-// count is a template argument so that the 16 sums stay in registers. Head sizes up to 128
-// (8 chunks) are instantiated.
+// Sets scores[j] = q . keys[j] for j < count: q (D), keys (count, D), D = 16 * kChunks. The
+// chunk count is a template argument so that the 16 sums stay in registers. Head sizes up to
+// 128 (8 chunks) are instantiated.
 template <int kChunks>
 __attribute__((target("avx512f"))) void ScoreKeysAvx512(const float* q, const float* keys,
                                                          int64_t count, float* scores) {

@@ -67,8 +67,8 @@ namespace {
 
 std::atomic<int64_t> fused_calls{0};
 
-// dx = dy * cos + cat(z2, -z1) with z = dy * sin: the transpose of the rotation, by ops, so
-// that a create_graph backward pass can differentiate it.
+// Returns dx = dy * cos + cat(z2, -z1) with z = dy * sin, the transpose of the rotation, by
+// ops, so that a create_graph backward pass can differentiate it.
 torch::Tensor RotaryTransposeByOps(const torch::Tensor& grad, const torch::Tensor& cos,
                                    const torch::Tensor& sin) {
   const int64_t half = grad.size(-1) / 2;
@@ -100,7 +100,8 @@ void ForEachVector(const torch::Tensor& x, const torch::Tensor& cos, const torch
   });
 }
 
-// x (..., D) and cos/sin expanded to its shape, as 4-D tensors with a unit last stride.
+// Returns x (..., D) and cos/sin expanded to its shape, as 4-D tensors with a unit last
+// stride.
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AsVectors(const torch::Tensor& x,
                                                                   const torch::Tensor& cos,
                                                                   const torch::Tensor& sin) {
@@ -112,7 +113,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> AsVectors(const torch::T
   return {x4, four_d(cos.expand(x.sizes())), four_d(sin.expand(x.sizes()))};
 }
 
-// The transpose of RotateVector: dx = dy * cos + cat(z2, -z1) with z = dy * sin.
+// Sets dx = dy * cos + cat(z2, -z1) with z = dy * sin, the transpose of RotateVector.
 void RotateVectorBack(const float* dy, const float* cos, const float* sin, float* dx,
                       int64_t d) {
   const int64_t half = d / 2;
