@@ -21,7 +21,10 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 #include <torch/version.h>
-#ifdef USE_C10D_NCCL
+// A CUDA LibTorch's CMake target defines USE_C10D_NCCL for every consumer, but including
+// ProcessGroupNCCL.hpp also needs NCCL's own nccl.h, so aha asks for NCCL only where the build
+// says so (-DAHA_WITH_NCCL=ON) and a CUDA build without NCCL's headers still compiles.
+#ifdef AHA_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -297,14 +300,14 @@ absl::StatusOr<std::unique_ptr<Communicator>> Communicator::Create(
     impl.store->set(absl::StrCat("pid/", env.rank),
                     ToBytes(absl::StrCat(impl.host, " ", static_cast<int64_t>(getpid()))));
     if (options.cuda) {
-#ifdef USE_C10D_NCCL
+#ifdef AHA_WITH_NCCL
       auto nccl_options = c10d::ProcessGroupNCCL::Options::create();
       nccl_options->timeout = options.timeout;
       impl.group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl.store, env.rank,
                                                                 env.world_size, nccl_options);
 #else
       return absl::FailedPreconditionError(
-          "run.device is cuda, but aha was built without NCCL (USE_C10D_NCCL); rebuild "
+          "run.device is cuda, but aha was built without NCCL; rebuild "
           "against a CUDA LibTorch with -DAHA_WITH_NCCL=ON");
 #endif
     } else {

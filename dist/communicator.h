@@ -1,5 +1,5 @@
 // Communicator: the collectives of data-parallel training on a c10d process group (Gloo on CPU,
-// NCCL in CUDA builds compiled with USE_C10D_NCCL). Gradients and parameters travel in flat
+// NCCL in CUDA builds configured with -DAHA_WITH_NCCL=ON). Gradients and parameters travel in flat
 // buckets; small metric vectors travel as one float64 tensor.
 //
 // Every collective must be called by every rank in the same order. A failed or timed-out
@@ -28,7 +28,7 @@ struct CommunicatorOptions {
   // Gradients and parameters are copied into flat buffers of at most this many bytes, one
   // collective per buffer; a tensor larger than this gets a buffer of its own.
   int64_t bucket_bytes = int64_t{25} << 20;
-  // Run collectives on CUDA tensors with NCCL; requires a build with USE_C10D_NCCL.
+  // Run collectives on CUDA tensors with NCCL; requires a build with -DAHA_WITH_NCCL=ON.
   bool cuda = false;
 };
 
