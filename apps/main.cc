@@ -5,8 +5,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
+
+#include <c10/util/Exception.h>
 
 #include "apps/command.h"
 #include "base/blas_check.h"
@@ -56,6 +60,40 @@ void ReexecWithFastBlas(char** argv) {
 #endif
 }
 
+// The text of an exception that no code caught, without LibTorch's C++ backtrace.
+std::string UncaughtText(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  } catch (const std::bad_alloc&) {
+    return "out of memory (std::bad_alloc): an input asks for more memory than this machine has";
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception of unknown type";
+  }
+}
+
+void PrintUncaught(const char* command, const std::string& text) {
+  std::fprintf(stderr,
+               "aha %s: stopped by an error that aha does not check for yet: %s\n"
+               "Checkpoints written before this point are kept. Please report this with the "
+               "command line and the input files.\n",
+               command, text.c_str());
+}
+
+const char* running_command = "";
+
+// An exception that escapes a thread other than main's ends the process through
+// std::terminate; this prints it the same way before aborting.
+[[noreturn]] void TerminateWithMessage() {
+  if (std::exception_ptr error = std::current_exception()) {
+    PrintUncaught(running_command, UncaughtText(error));
+  }
+  std::abort();
+}
+
 }  // namespace
 }  // namespace aha::cli
 
@@ -78,7 +116,14 @@ int main(int argc, char** argv) {
   for (const auto& command : Commands()) {
     if (name == command.name) {
       std::vector<std::string> args(argv + 2, argv + argc);
-      return command.run(args);
+      aha::cli::running_command = command.name;
+      std::set_terminate(aha::cli::TerminateWithMessage);
+      try {
+        return command.run(args);
+      } catch (...) {
+        aha::cli::PrintUncaught(command.name, aha::cli::UncaughtText(std::current_exception()));
+        return 1;
+      }
     }
   }
   std::fprintf(stderr, "aha: unknown command '%s'\n\n", name.c_str());
