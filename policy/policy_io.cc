@@ -1,5 +1,7 @@
 #include "policy/policy_io.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/match.h"
@@ -7,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "policy/file_io.h"
+#include "policy/safetensors_folder.h"
 
 namespace aha {
 namespace {
@@ -22,11 +25,62 @@ bool IsIgnorableExtra(const std::string& name, const ModelConfig& config) {
   return name == "lm_head.weight" && config.tie_word_embeddings;
 }
 
+// Checks config.json's vocabulary, width and depth against the weight files' headers before
+// the model is built, so that a wrong config gives this error instead of an attempt to
+// allocate whatever it describes.
+absl::Status CheckConfigAgainstWeights(const std::string& dir, const std::string& config_path,
+                                       const ModelConfig& config) {
+  ASSIGN_OR_RETURN(SafetensorsFolder folder, SafetensorsFolder::Open(dir));
+  auto mismatch = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config_path, " does not match the weights in ", folder.source(), ": ", what,
+        "; check that config.json belongs to these weights"));
+  };
+  const SafetensorsTensor* embed = folder.Find("model.embed_tokens.weight").tensor;
+  if (embed != nullptr) {
+    const std::vector<int64_t> expected = {config.vocab_size, config.hidden_size};
+    if (embed->shape != expected) {
+      return mismatch(absl::StrCat("model.embed_tokens.weight has shape [",
+                                   absl::StrJoin(embed->shape, ", "), "], but vocab_size ",
+                                   config.vocab_size, " and hidden_size ", config.hidden_size,
+                                   " ask for [", absl::StrJoin(expected, ", "), "]"));
+    }
+  }
+  int64_t layers_in_files = 0;
+  for (const std::string& name : folder.Names()) {
+    int64_t index = 0;
+    if (std::sscanf(name.c_str(), "model.layers.%ld.", &index) == 1) {
+      layers_in_files = std::max(layers_in_files, index + 1);
+    }
+  }
+  if (layers_in_files != config.num_hidden_layers) {
+    return mismatch(absl::StrCat("num_hidden_layers is ", config.num_hidden_layers,
+                                 ", but the files hold ", layers_in_files, " layers"));
+  }
+  return absl::OkStatus();
+}
+
+// A NaN or infinite weight makes every output NaN. That shows up much later, as empty
+// generations or a non-finite loss, so the load names the tensor instead.
+absl::Status CheckWeightsFinite(const std::string& dir, torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : module.named_parameters()) {
+    if (!torch::isfinite(item.value()).all().item<bool>()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          dir, ": tensor ", item.key(), " holds NaN or infinite values (an F64 value beyond "
+          "float32's range becomes infinite); the weights are damaged or were saved from a "
+          "diverged run"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& options) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   ASSIGN_OR_RETURN(ModelConfig config, ReadModelConfig(config_path));
+  RETURN_IF_ERROR(CheckConfigAgainstWeights(dir, config_path, config));
   CausalLm model(config);
   ASSIGN_OR_RETURN(LoadReport report, LoadModuleTensors(*model, dir, options));
   std::vector<std::string> unexpected;
@@ -41,6 +95,7 @@ absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& op
         absl::StrJoin(unexpected.begin(), unexpected.begin() + shown, ", "),
         "; check that config.json belongs to these weights (architectures, model_type)"));
   }
+  RETURN_IF_ERROR(CheckWeightsFinite(dir, *model));
   model->to(options.device);
   return model;
 }

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -302,6 +303,55 @@ TEST_F(HfBrokenFolderTest, MissingLmHeadIsNamed) {
   EXPECT_NE(model.status().message().find("lm_head.weight"), std::string::npos)
       << model.status();
   EXPECT_NE(model.status().message().find(weights), std::string::npos) << model.status();
+}
+
+// Rewrites config.json with `key` set to `value` (a JSON literal).
+void SetConfigKey(const std::string& dir, const std::string& key, const std::string& value) {
+  const std::string path = dir + "/config.json";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("\"" + key + "\"");
+  ASSERT_NE(at, std::string::npos) << key;
+  const size_t begin = text.find(':', at) + 1;
+  const size_t end = text.find_first_of(",}", begin);
+  text.replace(begin, end - begin, " " + value);
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+TEST_F(HfBrokenFolderTest, HugeVocabSizeIsCheckedBeforeAllocating) {
+  SetConfigKey(dir_, "vocab_size", "1099511627776");
+  auto model = LoadModel(dir_);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("model.embed_tokens.weight"), std::string::npos)
+      << model.status();
+  EXPECT_NE(model.status().message().find("1099511627776"), std::string::npos);
+}
+
+TEST_F(HfBrokenFolderTest, LayerCountIsCheckedBeforeAllocating) {
+  SetConfigKey(dir_, "num_hidden_layers", "1000000000000");
+  auto model = LoadModel(dir_);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("num_hidden_layers"), std::string::npos)
+      << model.status();
+}
+
+TEST_F(HfBrokenFolderTest, NanWeightIsNamed) {
+  const std::string weights = dir_ + "/model.safetensors";
+  std::map<std::string, torch::Tensor> tensors = ReadTensors(weights);
+  tensors["model.norm.weight"] = tensors["model.norm.weight"].clone();
+  tensors["model.norm.weight"][0] = std::numeric_limits<float>::quiet_NaN();
+  std::vector<SafetensorsTensorData> kept;
+  for (const auto& [name, tensor] : tensors) {
+    kept.push_back({name, SafetensorsDtype::kF32, tensor.sizes().vec(), tensor.data_ptr(),
+                    static_cast<size_t>(tensor.nbytes())});
+  }
+  ASSERT_TRUE(WriteSafetensors(weights, std::move(kept)).ok());
+
+  auto model = LoadModel(dir_);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("model.norm.weight"), std::string::npos)
+      << model.status();
+  EXPECT_NE(model.status().message().find("NaN"), std::string::npos);
 }
 
 TEST_F(HfBrokenFolderTest, CorruptConfigIsNamed) {
