@@ -17,7 +17,10 @@ namespace aha::cli {
 namespace {
 
 const std::vector<FlagSpec> kFlags = {
-    {"resume", "continue from OUT_DIR/checkpoint when it exists", /*is_switch=*/true},
+    {"resume",
+     "continue from OUT_DIR/checkpoint when it exists; without it, an OUT_DIR that holds a run "
+     "is refused",
+     /*is_switch=*/true},
     {"steps", "override grpo.steps"},
     {"out", "override run.out_dir"},
     {"policy", "override policy.path (the model folder to start from)"},

@@ -17,6 +17,7 @@
 #include "policy/file_io.h"
 #include "policy/token_scoring.h"
 #include "trainer/advantages.h"
+#include "trainer/checkpoint_folder.h"
 #include "trainer/data_parallel.h"
 #include "trainer/policy_loss.h"
 #include "trainer/rollout.h"
@@ -230,6 +231,7 @@ absl::Status GrpoTrainer::Setup(bool resume) {
                                "rank yet; set it to false or run one process"));
     }
   }
+  if (!resume && IsMainRank()) RETURN_IF_ERROR(CheckNoEarlierRun(config_.out_dir));
   // Built before any model is loaded, so a bad reward or data file fails in seconds.
   ASSIGN_OR_RETURN(GrpoRunInputs inputs, BuildGrpoRunInputs(config_));
   rewards_.emplace(std::move(inputs.rewards));
@@ -251,8 +253,11 @@ absl::Status GrpoTrainer::Setup(bool resume) {
     load.device = torch::kCUDA;
   }
 
-  const std::string checkpoint_dir = (fs::path(config_.out_dir) / "checkpoint").string();
-  const bool resuming = resume && fs::exists(fs::path(checkpoint_dir) / "trainer_state.json");
+  std::string checkpoint_dir;
+  if (resume) {
+    ASSIGN_OR_RETURN(checkpoint_dir, FindCheckpointToResume(config_.out_dir, IsMainRank()));
+  }
+  const bool resuming = !checkpoint_dir.empty();
   ASSIGN_OR_RETURN(policy_, LoadPolicy(resuming ? checkpoint_dir : config_.policy_path, load));
   if (config_.grpo.loss.kl_beta > 0) {
     ASSIGN_OR_RETURN(CausalLm reference,
@@ -584,31 +589,30 @@ absl::StatusOr<EvalMetrics> GrpoTrainer::EvaluateHeldOut() {
 }
 
 absl::Status GrpoTrainer::SaveCheckpoint() {
-  const fs::path final_dir = fs::path(config_.out_dir) / "checkpoint";
-  const fs::path tmp_dir = fs::path(config_.out_dir) / "checkpoint.tmp";
-  std::error_code error;
-  fs::remove_all(tmp_dir, error);
+  ASSIGN_OR_RETURN(std::string pending, BeginCheckpointSave(config_.out_dir));
+  const fs::path tmp_dir(pending);
   SaveOptions save;
   save.dtype = torch::kFloat32;
   RETURN_IF_ERROR(SavePolicy(policy_.model, policy_.source_dir, tmp_dir.string(), save));
-  optimizer_->Save((tmp_dir / "optimizer.pt").string());
+  const std::string optimizer_path = (tmp_dir / "optimizer.pt").string();
+  try {
+    optimizer_->Save(optimizer_path);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("cannot write ", optimizer_path, ": ",
+                                            e.what_without_backtrace(),
+                                            "; the previous checkpoint is unchanged"));
+  }
   const data::IteratorPosition position = iterator_->position();
   nlohmann::json state = {{"step", step_},
                           {"iterator_epoch", position.epoch},
                           {"iterator_offset", position.offset}};
-  RETURN_IF_ERROR(WriteFileAtomically((tmp_dir / "trainer_state.json").string(), state.dump(2)));
-  // Swap folders so that a crash leaves either the old or the new checkpoint whole.
-  fs::remove_all(final_dir, error);
-  fs::rename(tmp_dir, final_dir, error);
-  if (error) {
-    return absl::InternalError(absl::StrCat("cannot move ", tmp_dir.string(), " to ",
-                                            final_dir.string(), ": ", error.message()));
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(
+      WriteFileAtomically((tmp_dir / kCheckpointStateFile).string(), state.dump(2)));
+  return FinishCheckpointSave(config_.out_dir);
 }
 
 absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
-  const std::string state_path = (fs::path(dir) / "trainer_state.json").string();
+  const std::string state_path = (fs::path(dir) / kCheckpointStateFile).string();
   ASSIGN_OR_RETURN(std::string text, ReadFileToString(state_path));
   nlohmann::json state = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (state.is_discarded() || !state.contains("step") || !state["step"].is_number_integer()) {
@@ -616,6 +620,18 @@ absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
         state_path, ": invalid trainer state; delete the checkpoint folder to start over"));
   }
   step_ = state["step"].get<int64_t>();
+  if (step_ < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        state_path, ": step is ", step_, ", but a checkpoint's step counts finished steps from "
+        "0; restore the file or delete the checkpoint folder to start over"));
+  }
+  if (step_ >= config_.grpo.steps) {
+    std::fprintf(stderr,
+                 "aha train: the checkpoint in %s is at step %lld, and grpo.steps is %lld, so "
+                 "no step is left to train; raise grpo.steps (or pass --steps) to continue\n",
+                 dir.c_str(), static_cast<long long>(step_),
+                 static_cast<long long>(config_.grpo.steps));
+  }
   RETURN_IF_ERROR(iterator_->Seek({state.value("iterator_epoch", int64_t{0}),
                                    state.value("iterator_offset", int64_t{0})}));
   return optimizer_->Load((fs::path(dir) / "optimizer.pt").string());

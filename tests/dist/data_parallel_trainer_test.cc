@@ -91,10 +91,13 @@ class DataParallelTrainerTest : public ::testing::Test {
   }
 
   // Trains kSteps steps; `comm` null is the single process.
+  // With `out_dir`, the run writes there instead of the config's out_dir.
   static absl::StatusOr<RunResult> Train(const std::string& config_path,
-                                         std::shared_ptr<dist::Communicator> comm) {
+                                         std::shared_ptr<dist::Communicator> comm,
+                                         const std::string& out_dir = "") {
     auto config = LoadGrpoRunConfig(config_path);
     if (!config.ok()) return config.status();
+    if (!out_dir.empty()) config->out_dir = out_dir;
     auto trainer = GrpoTrainer::Create(*config, false, nullptr, std::move(comm));
     if (!trainer.ok()) return trainer.status();
     RunResult result;
@@ -174,7 +177,7 @@ class DataParallelTrainerTest : public ::testing::Test {
     TrainTwoRanks(config_path);
     if (HasFatalFailure()) return;
     torch::set_num_threads(1);
-    absl::StatusOr<RunResult> single = Train(config_path, nullptr);
+    absl::StatusOr<RunResult> single = Train(config_path, nullptr, (dir_ / "single").string());
     ASSERT_TRUE(single.ok()) << single.status();
 
     const std::vector<torch::Tensor> rank0 = LoadWeights(0), rank1 = LoadWeights(1);

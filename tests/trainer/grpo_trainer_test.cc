@@ -269,6 +269,23 @@ TEST_F(GrpoTrainerTest, EveryPassStepsTheOptimizer) {
 
 TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) { CheckResumeMatchesStraightRun(false); }
 
+TEST_F(GrpoTrainerTest, NewRunKeepsEarlierRun) {
+  auto config = LoadGrpoRunConfig(WriteConfig("again", 1));
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto first = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE((*first)->Run().ok());
+  first->reset();
+  const fs::path metrics = dir_ / "again" / "metrics.jsonl";
+  const auto size_before = fs::file_size(metrics);
+
+  auto second = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(second.status().message().find("--resume"), std::string::npos);
+  EXPECT_EQ(fs::file_size(metrics), size_before);
+}
+
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
   std::string path = WriteConfig("bad", 1);
   std::ifstream in(path);
