@@ -1,6 +1,7 @@
 // What command and plugin rewards share.
 #include "rewards/external_reward.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -8,15 +9,13 @@
 
 namespace aha {
 
-absl::StatusOr<ExternalRewardOptions> ReadExternalRewardOptions(RewardOptions& options,
-                                                                bool with_timeout) {
+absl::StatusOr<ExternalRewardOptions> ReadExternalRewardOptions(
+    RewardOptions& options, double default_timeout_seconds) {
   ExternalRewardOptions external;
-  if (with_timeout) {
-    ASSIGN_OR_RETURN(external.timeout_seconds,
-                     options.GetDouble("timeout_seconds", external.timeout_seconds));
-    if (external.timeout_seconds <= 0) {
-      return options.KeyError("timeout_seconds", "must be positive");
-    }
+  ASSIGN_OR_RETURN(external.timeout_seconds,
+                   options.GetDouble("timeout_seconds", default_timeout_seconds));
+  if (!(external.timeout_seconds > 0) || !std::isfinite(external.timeout_seconds)) {
+    return options.KeyError("timeout_seconds", "must be a positive number of seconds");
   }
   ASSIGN_OR_RETURN(external.on_error, options.GetScoreOrNull("on_error", external.on_error));
   ASSIGN_OR_RETURN(external.fail_on_error,

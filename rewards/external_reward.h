@@ -14,14 +14,15 @@
 namespace aha {
 
 struct ExternalRewardOptions {
-  double timeout_seconds = 30.0;     // per batch; command rewards only
+  double timeout_seconds = 30.0;     // per batch
   std::optional<double> on_error = 0.0;  // the score of each sample of a failed batch; nullopt abstains
   bool fail_on_error = false;        // stop training on the first failed batch
 };
 
-// Reads `on_error` and `fail_on_error`, and `timeout_seconds` when `with_timeout`.
+// Reads `timeout_seconds` (default `default_timeout_seconds`), `on_error` and
+// `fail_on_error`.
 absl::StatusOr<ExternalRewardOptions> ReadExternalRewardOptions(RewardOptions& options,
-                                                                bool with_timeout);
+                                                                double default_timeout_seconds);
 
 // Returns {"prompt", "completion", "ground_truth", "fields", "finish_reason", "num_tokens"}.
 nlohmann::json SampleToJson(const RewardSample& sample);

@@ -4,10 +4,13 @@
 #include <dlfcn.h>
 
 #include <cmath>
+#include <cstdio>
+#include <exception>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "rewards/plugin_guard.h"
 
 namespace aha {
 namespace {
@@ -18,6 +21,23 @@ constexpr size_t kErrorBytes = 4096;
 std::string PluginMessage(const std::vector<char>& buffer) {
   std::string message(buffer.data(), strnlen(buffer.data(), buffer.size()));
   return message.empty() ? "(the plugin gave no message)" : message;
+}
+
+// The text of an exception that a plugin let escape through the C ABI.
+std::string EscapedException(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return absl::StrCat("threw a C++ exception through the C ABI: ", e.what(),
+                        "; catch it in the plugin and return an error instead");
+  } catch (...) {
+    return "threw an exception through the C ABI; catch it in the plugin and return an error "
+           "instead";
+  }
+}
+
+std::string CallName(const std::string& name, const std::string& path, const char* function) {
+  return absl::StrCat("reward '", name, "' (plugin ", path, "): ", function);
 }
 
 }  // namespace
@@ -46,7 +66,16 @@ absl::StatusOr<std::unique_ptr<PluginReward>> PluginReward::Load(std::string nam
   }
 
   AhaRewardPluginApi api = {};
-  if (get_api(AHA_REWARD_PLUGIN_ABI_VERSION, &api) != 0) {
+  int32_t api_status = 0;
+  try {
+    PluginCallGuard guard(CallName(name, path, AHA_REWARD_PLUGIN_ENTRY_POINT),
+                          options.timeout_seconds);
+    api_status = get_api(AHA_REWARD_PLUGIN_ABI_VERSION, &api);
+  } catch (...) {
+    return fail(absl::StrCat(AHA_REWARD_PLUGIN_ENTRY_POINT, " ",
+                             EscapedException(std::current_exception())));
+  }
+  if (api_status != 0) {
     return fail(absl::StrCat("it does not support plugin ABI version ",
                              AHA_REWARD_PLUGIN_ABI_VERSION, "; rebuild it against this aha"));
   }
@@ -59,7 +88,13 @@ absl::StatusOr<std::unique_ptr<PluginReward>> PluginReward::Load(std::string nam
   if (api.score_batch == nullptr) return fail("its api has no score_batch function");
 
   std::vector<char> error(kErrorBytes, '\0');
-  void* scorer = api.create(options_json.c_str(), error.data(), error.size());
+  void* scorer = nullptr;
+  try {
+    PluginCallGuard guard(CallName(name, path, "create"), options.timeout_seconds);
+    scorer = api.create(options_json.c_str(), error.data(), error.size());
+  } catch (...) {
+    return fail(absl::StrCat("create ", EscapedException(std::current_exception())));
+  }
   if (scorer == nullptr) return fail(absl::StrCat("create failed: ", PluginMessage(error)));
   return std::unique_ptr<PluginReward>(
       new PluginReward(std::move(name), path, options, handle, api, scorer));
@@ -75,7 +110,15 @@ PluginReward::PluginReward(std::string name, std::string path, ExternalRewardOpt
       scorer_(scorer) {}
 
 PluginReward::~PluginReward() {
-  if (api_.destroy != nullptr) api_.destroy(scorer_);
+  if (api_.destroy != nullptr) {
+    try {
+      PluginCallGuard guard(CallName(name_, path_, "destroy"), options_.timeout_seconds);
+      api_.destroy(scorer_);
+    } catch (...) {
+      std::fprintf(stderr, "reward '%s': destroy %s\n", name_.c_str(),
+                   EscapedException(std::current_exception()).c_str());
+    }
+  }
   dlclose(handle_);
 }
 
@@ -99,8 +142,16 @@ absl::StatusOr<RewardResult> PluginReward::Score(absl::Span<const RewardSample> 
   std::vector<double> scores(samples.size(), 0.0);
   std::vector<int32_t> abstain(samples.size(), 0);
   std::vector<char> error(kErrorBytes, '\0');
-  int32_t status = api_.score_batch(scorer_, c_samples.data(), c_samples.size(), scores.data(),
-                                    abstain.data(), error.data(), error.size());
+  int32_t status = 0;
+  try {
+    PluginCallGuard guard(CallName(name_, path_, "score_batch"), options_.timeout_seconds);
+    status = api_.score_batch(scorer_, c_samples.data(), c_samples.size(), scores.data(),
+                              abstain.data(), error.data(), error.size());
+  } catch (...) {
+    return FailBatch(name_, options_, batch_index_, samples.size(),
+                     absl::StrCat("score_batch ", EscapedException(std::current_exception()),
+                                  " (plugin ", path_, ")"));
+  }
   if (status != 0) {
     return FailBatch(name_, options_, batch_index_, samples.size(),
                      absl::StrCat("score_batch returned ", status, ": ", PluginMessage(error),

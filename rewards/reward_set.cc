@@ -2,6 +2,7 @@
 #include "rewards/reward_set.h"
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 #include <utility>
 
@@ -15,6 +16,11 @@
 namespace aha {
 namespace {
 
+// A command that times out fails one batch and is restarted. A plugin call that times out
+// stops aha, because it cannot be cancelled, so plugins get more time.
+constexpr double kCommandTimeoutSeconds = 30;
+constexpr double kPluginTimeoutSeconds = 300;
+
 absl::StatusOr<std::unique_ptr<Reward>> BuildReward(RewardOptions& options) {
   const std::string& name = options.reward_name();
   bool is_command = options.Has("command");
@@ -25,7 +31,8 @@ absl::StatusOr<std::unique_ptr<Reward>> BuildReward(RewardOptions& options) {
 
   if (is_command) {
     ASSIGN_OR_RETURN(std::vector<std::string> argv, options.GetStringList("command"));
-    ASSIGN_OR_RETURN(ExternalRewardOptions external, ReadExternalRewardOptions(options, true));
+    ASSIGN_OR_RETURN(ExternalRewardOptions external,
+                     ReadExternalRewardOptions(options, kCommandTimeoutSeconds));
     absl::StatusOr<std::unique_ptr<CommandReward>> reward =
         CommandReward::Create(name, std::move(argv), external);
     if (!reward.ok()) return options.KeyError("command", std::string(reward.status().message()));
@@ -34,7 +41,8 @@ absl::StatusOr<std::unique_ptr<Reward>> BuildReward(RewardOptions& options) {
 
   if (is_plugin) {
     ASSIGN_OR_RETURN(std::string path, options.GetString("plugin", ""));
-    ASSIGN_OR_RETURN(ExternalRewardOptions external, ReadExternalRewardOptions(options, false));
+    ASSIGN_OR_RETURN(ExternalRewardOptions external,
+                     ReadExternalRewardOptions(options, kPluginTimeoutSeconds));
     YAML::Node plugin_options = options.GetNode("options");
     if (plugin_options.IsDefined() && !plugin_options.IsMap()) {
       return options.KeyError("options", "expected a mapping of the plugin's options");
@@ -144,11 +152,12 @@ absl::StatusOr<ScoredBatch> RewardSet::ScoreBatch(absl::Span<const RewardSample>
     }
 
     int64_t errors = result->num_errors;
+    int64_t non_finite = 0;
+    std::string first_non_finite;
     for (size_t i = 0; i < n; ++i) {
       std::optional<double>& score = result->scores[i];
       if (score && !std::isfinite(*score)) {
-        batch.info.push_back(absl::StrCat(component.name, ": sample ", i, " scored ", *score,
-                                          ", counted as an error and an abstain"));
+        if (non_finite++ == 0) first_non_finite = absl::StrCat("sample ", i, " scored ", *score);
         score.reset();
         ++errors;
       }
@@ -156,11 +165,31 @@ absl::StatusOr<ScoredBatch> RewardSet::ScoreBatch(absl::Span<const RewardSample>
       batch.total[i] += component.weight * *score;
       batch.all_abstained[i] = false;
     }
+    if (non_finite > 0) {
+      // One line per reward and batch, where a line per sample could flood the log.
+      std::string line = absl::StrCat(non_finite, " of ", n, " samples scored NaN or infinity (",
+                                      first_non_finite, "); counted as errors and abstains");
+      std::fprintf(stderr, "reward '%s': %s\n", component.name.c_str(), line.c_str());
+      batch.info.push_back(absl::StrCat(component.name, ": ", std::move(line)));
+    }
     for (std::string& line : result->info) {
       batch.info.push_back(absl::StrCat(component.name, ": ", std::move(line)));
     }
     batch.components.push_back(std::move(result->scores));
     batch.error_counts.push_back(errors);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (std::isfinite(batch.total[i])) continue;
+    std::vector<std::string> terms;
+    for (size_t r = 0; r < components_.size(); ++r) {
+      if (!batch.components[r][i]) continue;
+      terms.push_back(absl::StrCat(components_[r].name, " ", *batch.components[r][i], " x weight ",
+                                   components_[r].weight));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the weighted sum of the rewards of sample ", i, " is ", batch.total[i], " (",
+        absl::StrJoin(terms, ", "), "), beyond the float64 range; rescale these rewards or "
+        "lower their weights"));
   }
   return batch;
 }

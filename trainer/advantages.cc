@@ -2,6 +2,7 @@
 // group's rewards needs the values there anyway, and copying N rewards is cheap next to a step.
 #include "trainer/advantages.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -132,6 +133,14 @@ absl::StatusOr<Advantages> ComputeAdvantages(const torch::Tensor& rewards,
   RETURN_IF_ERROR(CheckGroupSizes(groups, group_ids));
 
   const Moments batch = ComputeMoments(r);
+  if (!std::isfinite(batch.mean) || !std::isfinite(batch.std)) {
+    double largest = 0.0;
+    for (double v : r) largest = std::max(largest, std::abs(v));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "advantages: the rewards are too large for their mean and standard deviation in "
+        "float64 (largest magnitude ", largest, "), which would make every advantage 0 or NaN; "
+        "rescale the reward functions or their weights"));
+  }
   std::vector<double> advantages(r.size(), 0.0);
   int64_t zero_variance_groups = 0;
   double group_std_sum = 0.0;

@@ -1,7 +1,10 @@
-// Tests of plugin rewards: loading through the C ABI, and clear errors for a version
-// mismatch, a missing symbol, a failing create and a failing batch.
+// Tests of plugin rewards: loading through the C ABI, clear errors for a version mismatch, a
+// missing symbol, a failing create and a failing batch, and what a crashing, exiting, hanging
+// or throwing plugin leaves.
 #include "rewards/plugin_reward.h"
 
+#include <csignal>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -81,9 +84,73 @@ TEST(PluginRewardTest, FailOnErrorStops) {
   ExpectErrorMentions(failed.status(), {"plug", "returned 7", "asked to fail"});
 }
 
-TEST(PluginRewardTest, TimeoutKeyIsUnknownForPlugins) {
-  ExpectErrorMentions(Build(TEST_PLUGIN_GOOD, ", timeout_seconds: 3").status(),
-                      {"timeout_seconds", "unknown"});
+TEST(PluginRewardTest, ThrowingPluginFailsTheBatch) {
+  auto set = Build(TEST_PLUGIN_THROWS);
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto scored = set->ScoreBatch(Samples({"a", "b"}));
+  ASSERT_TRUE(scored.ok()) << scored.status();
+  EXPECT_EQ(scored->error_counts[0], 1);
+  ASSERT_FALSE(scored->info.empty());
+  EXPECT_NE(scored->info[0].find("thrown by the plugin"), std::string::npos) << scored->info[0];
+}
+
+TEST(PluginRewardTest, NanScoreIsCountedAndReported) {
+  auto set = Build(TEST_PLUGIN_GOOD);
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto scored = set->ScoreBatch(Samples({"nan", "ok"}));
+  ASSERT_TRUE(scored.ok()) << scored.status();
+  EXPECT_EQ(scored->error_counts[0], 1);
+  EXPECT_FALSE(scored->components[0][0].has_value());
+  ASSERT_EQ(scored->info.size(), 1u);
+  EXPECT_NE(scored->info[0].find("1 of 2 samples scored NaN"), std::string::npos)
+      << scored->info[0];
+}
+
+TEST(PluginRewardTest, WeightedOverflowNamesTheReward) {
+  auto set = RewardSet::FromYaml(
+      YAML::Load(std::string("[{name: plug, weight: 1.0e308, plugin: ") + TEST_PLUGIN_GOOD + "}]"),
+      "run.yaml");
+  ASSERT_TRUE(set.ok()) << set.status();
+  ExpectErrorMentions(set->ScoreBatch(Samples({"abc"})).status(),
+                      {"plug", "weight", "float64 range"});
+}
+
+TEST(PluginRewardTest, TimeoutMustBePositive) {
+  ExpectErrorMentions(Build(TEST_PLUGIN_GOOD, ", timeout_seconds: 0").status(),
+                      {"timeout_seconds", "positive"});
+}
+
+// The plugin runs inside aha's process, so these end it; the tests check that the message
+// names the reward and the plugin's function first.
+class PluginRewardDeathTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+
+  static void Score(const std::string& completion, const std::string& extra = "") {
+    auto set = Build(TEST_PLUGIN_GOOD, extra);
+    if (!set.ok()) std::abort();
+    (void)set->ScoreBatch(Samples({completion}));
+  }
+};
+
+TEST_F(PluginRewardDeathTest, CrashNamesReward) {
+  EXPECT_EXIT(Score("crash"), ::testing::KilledBySignal(SIGSEGV),
+              "reward 'plug' \\(plugin .*\\): score_batch crashed with SIGSEGV");
+}
+
+TEST_F(PluginRewardDeathTest, AbortNamesReward) {
+  EXPECT_EXIT(Score("abort"), ::testing::KilledBySignal(SIGABRT),
+              "reward 'plug' .*score_batch crashed with SIGABRT");
+}
+
+TEST_F(PluginRewardDeathTest, ExitNamesRewardAndFails) {
+  EXPECT_EXIT(Score("exit"), ::testing::ExitedWithCode(1),
+              "reward 'plug' .*score_batch called exit\\(\\)");
+}
+
+TEST_F(PluginRewardDeathTest, HangStopsAfterTimeout) {
+  EXPECT_EXIT(Score("hang", ", timeout_seconds: 0.5"), ::testing::ExitedWithCode(1),
+              "reward 'plug' .*score_batch did not return within timeout_seconds = 0.5");
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 /* Reward plugins for plugin_reward_test, one per TEST_PLUGIN_MODE_* definition:
  *   good              scores the completion's length; abstains on "abstain"; score_batch fails
- *                     on "fail"; create fails when the options contain "fail_create"
+ *                     on "fail"; create fails when the options contain "fail_create". The
+ *                     completions "crash", "abort", "exit", "hang" and "nan" do what they say.
  *   bad_version       fills abi_version = 999
  *   no_entry_point    exports no aha_reward_plugin_get_api
  *   refuses_version   returns nonzero from aha_reward_plugin_get_api */
+#include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rewards/plugin_abi.h"
 
@@ -24,13 +28,21 @@ static int32_t ScoreBatch(void* scorer, const AhaRewardSample* samples, size_t n
                           double* scores, int32_t* abstain, char* error, size_t error_size) {
   (void)scorer;
   for (size_t i = 0; i < num_samples; ++i) {
-    if (strcmp(samples[i].completion, "fail") == 0) {
+    const char* completion = samples[i].completion;
+    if (strcmp(completion, "fail") == 0) {
       snprintf(error, error_size, "sample %zu asked to fail", i);
       return 7;
+    }
+    if (strcmp(completion, "crash") == 0) raise(SIGSEGV);
+    if (strcmp(completion, "abort") == 0) abort();
+    if (strcmp(completion, "exit") == 0) exit(0);
+    if (strcmp(completion, "hang") == 0) {
+      for (;;) pause();
     }
     abstain[i] = strcmp(samples[i].completion, "abstain") == 0;
     scores[i] = (double)strlen(samples[i].completion) +
                 (samples[i].finish_reason == AHA_FINISH_REASON_LENGTH ? 100.0 : 0.0);
+    if (strcmp(completion, "nan") == 0) scores[i] = NAN;
   }
   return 0;
 }

@@ -34,6 +34,16 @@ TEST(AdvantagesTest, GrpoOneCorrectOfFour) {
   EXPECT_NEAR(a[1], -0.5, 1e-3);
 }
 
+// The squares of rewards near 1e160 overflow float64, so the standard deviation would be
+// infinite and every advantage 0; that must be an error, not a silent no-op update.
+TEST(AdvantagesTest, HugeRewardsAreAnError) {
+  auto result = ComputeAdvantages(Rewards({1e160, -1e160, 1e160, -1e160}),
+                                  std::vector<int64_t>{0, 0, 1, 1}, {});
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("too large"), std::string::npos)
+      << result.status();
+}
+
 TEST(AdvantagesTest, EqualRewardsGiveExactZeros) {
   // 0.1 * 3 / 3 is 0.10000000000000002 in float64, so r - mean would not be 0 without the
   // equality check.
