@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/status_macros.h"
@@ -124,11 +125,16 @@ absl::Status RunReward(const ParsedFlags& flags) {
   }
   if (!samples.empty()) RETURN_IF_ERROR(ScoreAndPrint(rewards, rows, samples, error_totals));
 
+  std::vector<std::string> failed;
   for (size_t r = 0; r < rewards.size(); ++r) {
     if (error_totals[r] > 0) {
-      std::fprintf(stderr, "aha reward: reward '%s' had %lld errors\n", rewards.name(r).c_str(),
-                   static_cast<long long>(error_totals[r]));
+      failed.push_back(absl::StrCat("'", rewards.name(r), "' had ", error_totals[r], " errors"));
     }
+  }
+  if (!failed.empty()) {
+    return absl::DataLossError(absl::StrCat(
+        "reward ", absl::StrJoin(failed, ", reward "),
+        "; the samples of failed batches got on_error (see the lines above)"));
   }
   return absl::OkStatus();
 }

@@ -10,7 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +36,59 @@ void CloseFd(int& fd) {
 
 // Blocks SIGPIPE on this thread while alive, so writing to a pipe whose reader has exited
 // fails with EPIPE instead of killing the process; a SIGPIPE raised meanwhile is consumed.
+// Reward commands run in their own process groups, so a Ctrl-C at the terminal does not reach
+// them, and a child that hangs would outlive aha. These slots list the live groups, and
+// SIGINT, SIGTERM and SIGHUP, as well as exit(), kill them first.
+constexpr int kMaxLiveGroups = 64;
+std::atomic<pid_t> live_groups[kMaxLiveGroups];
+struct sigaction saved_stop_actions[3];
+constexpr int kStopSignals[3] = {SIGINT, SIGTERM, SIGHUP};
+
+void KillLiveGroups() {
+  for (std::atomic<pid_t>& group : live_groups) {
+    const pid_t pid = group.load();
+    if (pid > 0) kill(-pid, SIGKILL);
+  }
+}
+
+void OnStopSignal(int signal) {
+  KillLiveGroups();
+  for (int i = 0; i < 3; ++i) {
+    if (kStopSignals[i] == signal) sigaction(signal, &saved_stop_actions[i], nullptr);
+  }
+  raise(signal);
+}
+
+void InstallStopHandlers() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    std::atexit(KillLiveGroups);
+    struct sigaction action = {};
+    action.sa_handler = OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    for (int i = 0; i < 3; ++i) {
+      sigaction(kStopSignals[i], nullptr, &saved_stop_actions[i]);
+      // A signal that was ignored when aha started (nohup) stays ignored.
+      if (saved_stop_actions[i].sa_handler == SIG_IGN) continue;
+      sigaction(kStopSignals[i], &action, nullptr);
+    }
+  });
+}
+
+void RegisterLiveGroup(pid_t pid) {
+  for (std::atomic<pid_t>& group : live_groups) {
+    pid_t empty = 0;
+    if (group.compare_exchange_strong(empty, pid)) return;
+  }
+}
+
+void UnregisterLiveGroup(pid_t pid) {
+  for (std::atomic<pid_t>& group : live_groups) {
+    pid_t expected = pid;
+    if (group.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
 class ScopedSigpipeBlock {
  public:
   ScopedSigpipeBlock() {
@@ -117,6 +173,8 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     return absl::FailedPreconditionError(absl::StrCat("cannot start [", absl::StrJoin(argv, ", "),
                                                       "]: ", ErrnoMessage(error)));
   }
+  InstallStopHandlers();
+  RegisterLiveGroup(pid);
   fcntl(to_child[1], F_SETFL, fcntl(to_child[1], F_GETFL) | O_NONBLOCK);
   fcntl(from_child[0], F_SETFL, fcntl(from_child[0], F_GETFL) | O_NONBLOCK);
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, to_child[1], from_child[0]));
@@ -138,6 +196,7 @@ void ChildProcess::Kill() {
     while (waitpid(pid_, &exit_status_, 0) < 0 && errno == EINTR) {
     }
     reaped_ = true;
+    UnregisterLiveGroup(pid_);
   }
   CloseFd(stdin_fd_);
   CloseFd(stdout_fd_);
@@ -150,6 +209,7 @@ std::string ChildProcess::DescribeExit(std::chrono::milliseconds wait) {
     if (result == pid_) {
       reaped_ = true;
       kill(-pid_, SIGKILL);  // whatever the child left running in its group
+      UnregisterLiveGroup(pid_);
       break;
     }
     if (result < 0 && errno != EINTR) break;

@@ -5,8 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -42,8 +46,10 @@ class CmdRewardTest : public ::testing::Test {
     mkdir(dir_.c_str(), 0700);
   }
 
-  // Runs `aha reward ARGS...` with `input` on stdin.
-  RunResult Run(const std::vector<std::string>& args, const std::string& input) {
+  // Runs `aha reward ARGS...` with `input` on stdin. `while_running` gets aha's pid before
+  // the wait.
+  RunResult Run(const std::vector<std::string>& args, const std::string& input,
+                const std::function<void(pid_t)>& while_running = nullptr) {
     std::string in_path = dir_ + "/in.jsonl";
     std::string out_path = dir_ + "/out.jsonl";
     std::string err_path = dir_ + "/err.txt";
@@ -68,6 +74,7 @@ class CmdRewardTest : public ::testing::Test {
     posix_spawn_file_actions_destroy(&actions);
     EXPECT_EQ(error, 0);
     if (error != 0) return result;
+    if (while_running) while_running(pid);
     int status = 0;
     waitpid(pid, &status, 0);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -134,6 +141,47 @@ TEST_F(CmdRewardTest, WrongFieldTypeReportsLineNumber) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_NE(run.err.find("stdin line 1: 'completion' must be a string"), std::string::npos)
       << run.err;
+}
+
+TEST_F(CmdRewardTest, RewardErrorsGiveExitCodeOne) {
+  std::string config = WriteConfig("rewards: [{name: broken, command: [/bin/false]}]\n");
+  RunResult run = Run({"--config", config}, "{\"completion\": \"a\"}\n");
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.out.find("\"broken\":0.0"), std::string::npos) << run.out;
+  EXPECT_NE(run.err.find("reward 'broken' had 1 errors"), std::string::npos) << run.err;
+}
+
+// A process that is gone or a zombie waiting for its new parent to reap it.
+bool ProcessEnded(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+// Reward commands run in their own process group, which a terminal's Ctrl-C does not reach,
+// so stopping aha must stop them too.
+TEST_F(CmdRewardTest, SigtermStopsHangingCommand) {
+  const std::string pid_file = dir_ + "/command.pid";
+  std::string config = WriteConfig("rewards: [{name: stuck, timeout_seconds: 600, command: [sh, "
+                                   "-c, 'echo $$ > " + pid_file + "; exec sleep 600']}]\n");
+  pid_t command_pid = 0;
+  RunResult run = Run({"--config", config}, "{\"completion\": \"a\"}\n", [&](pid_t aha) {
+    for (int i = 0; i < 1000 && command_pid == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::ifstream(pid_file) >> command_pid;
+    }
+    kill(aha, SIGTERM);
+  });
+  ASSERT_GT(command_pid, 0) << "the command never started: " << run.err;
+  bool ended = false;
+  for (int i = 0; i < 200 && !ended; ++i) {
+    ended = ProcessEnded(command_pid);
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(ended) << "the reward command outlived aha";
+  if (!ended) kill(command_pid, SIGKILL);
 }
 
 TEST_F(CmdRewardTest, ConfigErrorNamesFileAndKey) {
