@@ -60,22 +60,15 @@ absl::Status CheckConfigAgainstWeights(const std::string& dir, const std::string
   return absl::OkStatus();
 }
 
-// A NaN or infinite weight makes every output NaN. That shows up much later, as empty
-// generations or a non-finite loss, so the load names the tensor instead.
-absl::Status CheckWeightsFinite(const std::string& dir, torch::nn::Module& module) {
+}  // namespace
+
+std::optional<std::string> FirstNonFiniteParameter(const torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (const auto& item : module.named_parameters()) {
-    if (!torch::isfinite(item.value()).all().item<bool>()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          dir, ": tensor ", item.key(), " holds NaN or infinite values (an F64 value beyond "
-          "float32's range becomes infinite); the weights are damaged or were saved from a "
-          "diverged run"));
-    }
+    if (!torch::isfinite(item.value()).all().item<bool>()) return item.key();
   }
-  return absl::OkStatus();
+  return std::nullopt;
 }
-
-}  // namespace
 
 absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& options) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -95,7 +88,14 @@ absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& op
         absl::StrJoin(unexpected.begin(), unexpected.begin() + shown, ", "),
         "; check that config.json belongs to these weights (architectures, model_type)"));
   }
-  RETURN_IF_ERROR(CheckWeightsFinite(dir, *model));
+  // A NaN or infinite weight makes every output NaN. That shows up much later, as empty
+  // generations or a non-finite loss, so the load names the tensor instead.
+  if (std::optional<std::string> name = FirstNonFiniteParameter(*model)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        dir, ": tensor ", *name, " holds NaN or infinite values (an F64 value beyond "
+        "float32's range becomes infinite); the weights are damaged or were saved from a "
+        "diverged run"));
+  }
   model->to(options.device);
   return model;
 }

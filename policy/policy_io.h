@@ -4,6 +4,7 @@
 #define AHA_POLICY_POLICY_IO_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -27,6 +28,9 @@ struct Policy {
 // (for example a Qwen3 checkpoint read without q/k norms); the exceptions are lm_head.weight
 // when the embeddings are tied and rotary inv_freq buffers, which transformers also ignores.
 absl::StatusOr<Policy> LoadPolicy(const std::string& dir, const LoadOptions& options = {});
+
+// The name of the first parameter of `module` that holds a NaN or an infinity, if any.
+std::optional<std::string> FirstNonFiniteParameter(const torch::nn::Module& module);
 
 // Loads only the model (config.json and weights), for a frozen reference model.
 absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& options = {});

@@ -589,6 +589,7 @@ absl::StatusOr<EvalMetrics> GrpoTrainer::EvaluateHeldOut() {
 }
 
 absl::Status GrpoTrainer::SaveCheckpoint() {
+  RETURN_IF_ERROR(CheckWeightsBeforeSave("checkpoint"));
   ASSIGN_OR_RETURN(std::string pending, BeginCheckpointSave(config_.out_dir));
   const fs::path tmp_dir(pending);
   SaveOptions save;
@@ -609,6 +610,15 @@ absl::Status GrpoTrainer::SaveCheckpoint() {
   RETURN_IF_ERROR(
       WriteFileAtomically((tmp_dir / kCheckpointStateFile).string(), state.dump(2)));
   return FinishCheckpointSave(config_.out_dir);
+}
+
+absl::Status GrpoTrainer::CheckWeightsBeforeSave(const std::string& what) const {
+  std::optional<std::string> name = FirstNonFiniteParameter(*policy_.model);
+  if (!name) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(
+      "after step ", step_, ", tensor ", *name, " holds NaN or infinite values, so the ", what,
+      " is not saved and earlier saves are kept; lower optimizer.lr or set "
+      "optimizer.max_grad_norm"));
 }
 
 absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
@@ -687,6 +697,7 @@ absl::Status GrpoTrainer::Run() {
   SaveOptions save;
   save.dtype = torch::kFloat32;
   const std::string final_dir = (fs::path(config_.out_dir) / "final").string();
+  RETURN_IF_ERROR(CheckWeightsBeforeSave("final model"));
   RETURN_IF_ERROR(SavePolicy(policy_.model, policy_.source_dir, final_dir, save));
   std::printf("saved the trained model to %s\n", final_dir.c_str());
   return absl::OkStatus();

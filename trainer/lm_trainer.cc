@@ -46,18 +46,9 @@ absl::Status ValidateLmTrainOptions(const LmTrainOptions& options) {
   if (options.batch_rows < 1) return invalid("batch_rows", "must be at least 1");
   if (options.micro_batch_rows < 1) return invalid("micro_batch_rows", "must be at least 1");
   if (options.pack_length < 2) return invalid("pack_length", "must be at least 2");
-  const OptimizerOptions& optimizer = options.optimizer;
-  if (!(optimizer.lr > 0)) return invalid("lr", "must be positive");
-  if (optimizer.schedule != "constant" && optimizer.schedule != "cosine") {
-    return invalid("schedule", "must be constant or cosine");
+  if (auto problem = FindOptimizerOptionsProblem(options.optimizer)) {
+    return invalid(problem->first, problem->second);
   }
-  if (optimizer.warmup_steps < 0) return invalid("warmup_steps", "must be >= 0");
-  if (!(optimizer.min_lr_ratio >= 0 && optimizer.min_lr_ratio <= 1)) {
-    return invalid("min_lr_ratio", "must be in [0, 1]");
-  }
-  if (!(optimizer.weight_decay >= 0)) return invalid("weight_decay", "must be >= 0");
-  if (!(optimizer.adam_eps > 0)) return invalid("adam_eps", "must be positive");
-  if (!(optimizer.max_grad_norm >= 0)) return invalid("max_grad_norm", "must be >= 0");
   if (options.log_every < 1) return invalid("log_every", "must be at least 1");
   return absl::OkStatus();
 }

@@ -29,16 +29,32 @@ absl::Status ReadOptimizerOptions(YamlMap& section, OptimizerOptions& options) {
   RETURN_IF_ERROR(section.Read("schedule", options.schedule));
   RETURN_IF_ERROR(section.Read("min_lr_ratio", options.min_lr_ratio));
   RETURN_IF_ERROR(section.Read("max_grad_norm", options.max_grad_norm));
-  if (options.lr <= 0) return section.Error("lr", "must be positive");
-  if (options.schedule != "constant" && options.schedule != "cosine") {
-    return section.Error("schedule", "must be constant or cosine");
-  }
-  if (options.warmup_steps < 0) return section.Error("warmup_steps", "must be >= 0");
-  if (options.max_grad_norm < 0) return section.Error("max_grad_norm", "must be >= 0");
-  if (options.beta1 < 0 || options.beta1 >= 1 || options.beta2 < 0 || options.beta2 >= 1) {
-    return section.Error("betas", "must each be in [0, 1)");
+  if (auto problem = FindOptimizerOptionsProblem(options)) {
+    return section.Error(problem->first, problem->second);
   }
   return absl::OkStatus();
+}
+
+std::optional<std::pair<std::string, std::string>> FindOptimizerOptionsProblem(
+    const OptimizerOptions& options) {
+  using Problem = std::pair<std::string, std::string>;
+  // Written as !(x > 0) and so on, so that NaN fails too.
+  if (!(options.lr > 0)) return Problem("lr", "must be positive");
+  if (options.schedule != "constant" && options.schedule != "cosine") {
+    return Problem("schedule", "must be constant or cosine");
+  }
+  if (options.warmup_steps < 0) return Problem("warmup_steps", "must be >= 0");
+  if (!(options.min_lr_ratio >= 0 && options.min_lr_ratio <= 1)) {
+    return Problem("min_lr_ratio", "must be in [0, 1]");
+  }
+  if (!(options.weight_decay >= 0)) return Problem("weight_decay", "must be >= 0");
+  // With adam_eps 0, a zero gradient gives 0 / 0 in the update and NaN weights.
+  if (!(options.adam_eps > 0)) return Problem("adam_eps", "must be positive");
+  if (!(options.max_grad_norm >= 0)) return Problem("max_grad_norm", "must be >= 0");
+  if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1)) {
+    return Problem("betas", "must each be in [0, 1)");
+  }
+  return std::nullopt;
 }
 
 Optimizer::Optimizer(std::vector<torch::Tensor> parameters, const OptimizerOptions& options,

@@ -4,7 +4,9 @@
 #define AHA_TRAINER_OPTIMIZER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -27,6 +29,10 @@ struct OptimizerOptions {
   double min_lr_ratio = 0.1;
   double max_grad_norm = 1.0;  // 0 disables clipping
 };
+
+// The first key of `options` whose value is invalid and what is wrong with it, or nullopt.
+std::optional<std::pair<std::string, std::string>> FindOptimizerOptionsProblem(
+    const OptimizerOptions& options);
 
 // Reads lr, weight_decay, betas ([b1, b2]), adam_eps, warmup_steps, schedule, min_lr_ratio and
 // max_grad_norm from `section`, leaving absent keys at their defaults.

@@ -309,6 +309,18 @@ TEST_F(GrpoTrainerTest, LossRangeErrorNamesItsOwnKey) {
   }
 }
 
+// adam_eps 0 once trained a model of NaN weights and reported success.
+TEST_F(GrpoTrainerTest, OptimizerRangeErrorsNameTheKey) {
+  const std::string path = WriteConfig("optimizer_range", 1);
+  for (const char* setting : {"adam_eps=0", "weight_decay=-1", "min_lr_ratio=2", "lr=.nan"}) {
+    auto config = LoadGrpoRunConfig(path, {absl::StrCat("optimizer.", setting)});
+    ASSERT_FALSE(config.ok()) << setting;
+    const std::string key(setting, std::string(setting).find('='));
+    EXPECT_NE(config.status().message().find(absl::StrCat("optimizer.", key)), std::string::npos)
+        << config.status();
+  }
+}
+
 TEST_F(GrpoTrainerTest, SetOverridesConfigValues) {
   std::string path = WriteConfig("overrides", 3);
   auto config = LoadGrpoRunConfig(path, {"grpo.group_size=4", "optimizer.lr=0.5"});
