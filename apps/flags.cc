@@ -82,6 +82,13 @@ absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args,
       if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError(absl::StrCat("--", name, " expects a value"));
       }
+      // `--out --check` means a forgotten value far more often than a folder named --check.
+      const std::string& next = args[i + 1];
+      if (next.size() > 2 && next.compare(0, 2, "--") == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--", name, " expects a value, but the next argument is ", next,
+            "; write --", name, "=VALUE for a value that starts with --"));
+      }
       value = args[++i];
     }
     if (!spec->repeatable && parsed.values_.count(name) > 0) {
