@@ -3,10 +3,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
+#include "base/utf8.h"
 
 namespace aha {
 namespace {
@@ -162,6 +165,54 @@ absl::Status ApplyYamlOverrides(YAML::Node& root, const std::vector<std::string>
   return absl::OkStatus();
 }
 
+namespace {
+
+// More nodes than any config has. yaml-cpp expands aliases into shared nodes, which a walk
+// visits once per reference, so a nest of aliases could otherwise take forever.
+constexpr int64_t kMaxConfigNodes = 1'000'000;
+
+// Checks what yaml-cpp accepts silently: a key given twice in one mapping (operator[] would
+// read only the first) and text that is not UTF-8 (a file saved as Latin-1, say), which
+// would fail only when a run writes it into JSON.
+absl::Status CheckConfigNode(const YAML::Node& node, const std::string& path, int64_t& visited) {
+  if (++visited > kMaxConfigNodes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": more than ", kMaxConfigNodes, " YAML nodes once aliases are expanded; write "
+        "the config without nested aliases"));
+  }
+  auto error = [&](const YAML::Node& at, const std::string& message) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ":", at.Mark().line + 1, ": ", message));
+  };
+  if (node.IsScalar()) {
+    if (!utf8::IsValid(node.Scalar())) {
+      return error(node, "the text is not valid UTF-8; save the file as UTF-8");
+    }
+    return absl::OkStatus();
+  }
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) RETURN_IF_ERROR(CheckConfigNode(item, path, visited));
+    return absl::OkStatus();
+  }
+  if (!node.IsMap()) return absl::OkStatus();
+  std::map<std::string, int> first_line;
+  for (const auto& pair : node) {
+    RETURN_IF_ERROR(CheckConfigNode(pair.first, path, visited));
+    if (pair.first.IsScalar()) {
+      const int line = pair.first.Mark().line + 1;
+      auto [it, inserted] = first_line.emplace(pair.first.Scalar(), line);
+      if (!inserted) {
+        return error(pair.first, absl::StrCat("the key '", pair.first.Scalar(),
+                                              "' appears again (first on line ", it->second,
+                                              "), and only one would be read; keep one"));
+      }
+    }
+    RETURN_IF_ERROR(CheckConfigNode(pair.second, path, visited));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
   // On Linux an ifstream opens a directory without an error and throws only when read.
   std::error_code error;
@@ -171,8 +222,9 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
   }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open config file ", path));
+  YAML::Node root;
   try {
-    return YAML::Load(in);
+    root = YAML::Load(in);
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
                                                    e.mark.column + 1, ": invalid YAML: ",
@@ -181,6 +233,9 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot read config file ", path, ": ", e.what()));
   }
+  int64_t visited = 0;
+  RETURN_IF_ERROR(CheckConfigNode(root, path, visited));
+  return root;
 }
 
 }  // namespace aha

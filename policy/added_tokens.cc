@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 namespace {

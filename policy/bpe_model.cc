@@ -5,7 +5,7 @@
 #include <queue>
 
 #include "absl/strings/str_cat.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 

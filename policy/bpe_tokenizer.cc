@@ -4,7 +4,7 @@
 #include <deque>
 
 #include "policy/byte_level.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 namespace {

@@ -2,7 +2,7 @@
 #include "policy/byte_level.h"
 
 #include "absl/container/flat_hash_map.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha::byte_level {
 namespace {

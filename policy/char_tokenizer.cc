@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "policy/tokenizer_json.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 namespace {

@@ -8,7 +8,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 namespace {

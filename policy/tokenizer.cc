@@ -7,7 +7,7 @@
 #include "base/status_macros.h"
 #include "policy/bpe_tokenizer.h"
 #include "policy/char_tokenizer.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha {
 

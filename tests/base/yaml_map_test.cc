@@ -1,5 +1,8 @@
 #include "base/yaml_map.h"
 
+#include <fstream>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace aha {
@@ -83,6 +86,57 @@ TEST(YamlMapTest, DirectoryIsNotAConfigFile) {
   EXPECT_EQ(directory.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(directory.status().message().find("is a directory"), std::string::npos)
       << directory.status();
+}
+
+// Writes `text` to a file in the test's temporary folder and returns its path.
+std::string WriteConfigFile(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path, std::ios::binary) << text;
+  return path;
+}
+
+TEST(YamlMapTest, DuplicateKeyNamesBothLines) {
+  const std::string path =
+      WriteConfigFile("dup.yaml", "grpo:\n  steps: 1\nrun: {}\ngrpo:\n  steps: 3\n");
+  auto node = LoadYamlFile(path);
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find(path + ":4: the key 'grpo' appears again (first on "
+                                         "line 1)"),
+            std::string::npos)
+      << node.status();
+}
+
+TEST(YamlMapTest, NestedDuplicateKeyIsAnError) {
+  auto node = LoadYamlFile(WriteConfigFile("nested_dup.yaml", "grpo: {steps: 1, steps: 2}\n"));
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find("'steps'"), std::string::npos) << node.status();
+}
+
+TEST(YamlMapTest, InvalidUtf8NamesLine) {
+  auto node = LoadYamlFile(WriteConfigFile("latin1.yaml", "a: 1\nprompt: \"Caf\xe9\"\n"));
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find("latin1.yaml:2: the text is not valid UTF-8"),
+            std::string::npos)
+      << node.status();
+}
+
+TEST(YamlMapTest, AliasNestIsRejectedQuickly) {
+  std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level < 9; ++level) {
+    const std::string previous = "*a" + std::to_string(level - 1);
+    text += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", " : "") + previous;
+    text += "]\n";
+  }
+  auto node = LoadYamlFile(WriteConfigFile("aliases.yaml", text));
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find("aliases"), std::string::npos) << node.status();
+}
+
+TEST(YamlMapTest, ValidConfigLoads) {
+  auto node = LoadYamlFile(WriteConfigFile("ok.yaml", "run: {seed: 1}\nprompt: \"Café\"\n"));
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ((*node)["prompt"].as<std::string>(), "Café");
 }
 
 TEST(YamlOverrideTest, ReplacesNestedValueWithType) {

@@ -6,7 +6,7 @@
 // glued to text) and 300 sampled GSM8K and MATH-500 texts. bpe_dataset_test.cc covers every
 // line of those dataset files.
 #include "policy/bpe_tokenizer.h"
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 #include <filesystem>
 #include <fstream>

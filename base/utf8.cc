@@ -1,5 +1,5 @@
 // UTF-8 helpers for the tokenizers.
-#include "policy/utf8.h"
+#include "base/utf8.h"
 
 namespace aha::utf8 {
 namespace {

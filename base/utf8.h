@@ -1,7 +1,7 @@
-// UTF-8 helpers for the tokenizers: code point iteration, validation and the byte count of
-// an incomplete trailing character.
-#ifndef AHA_POLICY_UTF8_H_
-#define AHA_POLICY_UTF8_H_
+// UTF-8 helpers for the tokenizers and the config reader: code point iteration, validation
+// and the byte count of an incomplete trailing character.
+#ifndef AHA_BASE_UTF8_H_
+#define AHA_BASE_UTF8_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -37,4 +37,4 @@ inline absl::string_view ToAbsl(std::string_view text) {
 
 }  // namespace aha::utf8
 
-#endif  // AHA_POLICY_UTF8_H_
+#endif  // AHA_BASE_UTF8_H_
