@@ -6,12 +6,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "apps/command.h"
 #include "apps/flags.h"
 #include "base/status_macros.h"
 #include "policy/cpu_threads.h"
 #include "policy/group_sampler.h"
 #include "policy/policy_io.h"
+#include "policy/sampling.h"
 
 namespace aha::cli {
 namespace {
@@ -46,9 +48,17 @@ absl::Status Generate(const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(int64_t seed, flags.GetInt("seed", 0));
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
   if (n < 1 || max_new < 1) return absl::InvalidArgumentError("--n and --max-new-tokens must be >= 1");
-  if (temperature < 0) return absl::InvalidArgumentError("--temperature must be >= 0");
-  if (top_p <= 0 || top_p > 1) return absl::InvalidArgumentError("--top-p must be in (0, 1]");
-  if (min_p < 0 || min_p >= 1) return absl::InvalidArgumentError("--min-p must be in [0, 1)");
+  const SamplingOptions sampling = {temperature, top_k, top_p, min_p};
+  if (auto problem = FindSamplingProblem(sampling, /*allow_greedy=*/true)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", absl::StrReplaceAll(problem->field, {{"_", "-"}}), " ", problem->message));
+  }
+  if (threads < 0) return absl::InvalidArgumentError("--threads must be >= 0 (0: one per CPU)");
+  std::optional<std::string> stop = flags.Get("stop");
+  if (stop && stop->empty()) {
+    return absl::InvalidArgumentError("--stop is empty, which would end every completion at "
+                                      "once; leave it out or give a string");
+  }
   ConfigureCpuThreads(threads);
 
   LoadOptions load;
@@ -70,10 +80,10 @@ absl::Status Generate(const ParsedFlags& flags) {
   GroupSamplerOptions options;
   options.group_size = n;
   options.max_new_tokens = max_new;
-  options.sampling = {temperature, top_k, top_p, min_p};
+  options.sampling = sampling;
   options.seed = static_cast<uint64_t>(seed);
   options = WithTokenizerSpecials(options, *policy.tokenizer);
-  if (auto stop = flags.Get("stop")) options.stop_strings.push_back(*stop);
+  if (stop) options.stop_strings.push_back(*stop);
 
   GroupSampler sampler(policy.model, policy.tokenizer.get());
   TerminalProgress progress;

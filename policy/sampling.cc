@@ -1,5 +1,6 @@
 #include "policy/sampling.h"
 
+#include <cmath>
 #include <limits>
 
 #include <torch/torch.h>
@@ -17,6 +18,30 @@ uint64_t SplitMix64(uint64_t x) {
 }
 
 }  // namespace
+
+std::optional<SamplingProblem> FindSamplingProblem(const SamplingOptions& options,
+                                                   bool allow_greedy) {
+  // Below this, logits divided by the temperature can overflow float32 and the sampled
+  // distribution becomes NaN; a temperature this low is greedy decoding in all but name.
+  constexpr double kMinTemperature = 1e-6;
+  const double t = options.temperature;
+  if (!(t == 0 && allow_greedy) && !(t >= kMinTemperature && std::isfinite(t))) {
+    return SamplingProblem{
+        "temperature",
+        allow_greedy ? "must be 0 (greedy) or a finite number >= 1e-6; smaller ones overflow "
+                       "the float32 logits"
+                     : "must be a finite number >= 1e-6 for training (0 would be greedy, and "
+                       "every completion of a group would be the same)"};
+  }
+  if (options.top_k < 0) return SamplingProblem{"top_k", "must be >= 0 (0 keeps every token)"};
+  if (!(options.top_p > 0 && options.top_p <= 1)) {
+    return SamplingProblem{"top_p", "must be in (0, 1]"};
+  }
+  if (!(options.min_p >= 0 && options.min_p < 1)) {
+    return SamplingProblem{"min_p", "must be in [0, 1)"};
+  }
+  return std::nullopt;
+}
 
 torch::Tensor FilteredLogProbs(const torch::Tensor& logits, const SamplingOptions& options) {
   TORCH_CHECK(options.temperature > 0, "FilteredLogProbs needs a positive temperature");

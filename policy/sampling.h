@@ -6,6 +6,8 @@
 #define AHA_POLICY_SAMPLING_H_
 
 #include <cstdint>
+#include <string>
+#include <optional>
 #include <vector>
 
 #include <torch/types.h>
@@ -20,6 +22,18 @@ struct SamplingOptions {
   double top_p = 1.0;    // keep the smallest set whose probability reaches top_p
   double min_p = 0.0;    // drop tokens below min_p times the most likely token's probability
 };
+
+// A field of SamplingOptions that is out of range, named as in the configs (top_k), and what
+// is wrong with it.
+struct SamplingProblem {
+  std::string field;
+  std::string message;
+};
+
+// The first out-of-range field of `options`, or nullopt. A temperature of 0 (greedy) is valid
+// only with `allow_greedy`.
+std::optional<SamplingProblem> FindSamplingProblem(const SamplingOptions& options,
+                                                   bool allow_greedy);
 
 // Log-probabilities (N, V) of the distribution sampled from: softmax(logits / temperature)
 // restricted by top-k, then top-p, then min-p (the order transformers applies them) and

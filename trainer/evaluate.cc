@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
+#include "policy/sampling.h"
 #include "rewards/math/answer_extraction.h"
 #include "trainer/rollout.h"
 
@@ -114,8 +115,12 @@ absl::Status ValidateEvalOptions(const EvalOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat(key, " ", message));
   };
   if (options.samples_per_prompt < 1) return invalid("samples_per_prompt", "must be at least 1");
-  if (!(options.temperature >= 0)) return invalid("temperature", "must be >= 0 (0 is greedy)");
-  if (!(options.top_p > 0 && options.top_p <= 1)) return invalid("top_p", "must be in (0, 1]");
+  SamplingOptions sampling;
+  sampling.temperature = options.temperature;
+  sampling.top_p = options.top_p;
+  if (auto problem = FindSamplingProblem(sampling, /*allow_greedy=*/true)) {
+    return invalid(problem->field, problem->message);
+  }
   if (options.max_new_tokens < 1) return invalid("max_new_tokens", "must be at least 1");
   if (options.batch_prompts < 1) return invalid("batch_prompts", "must be at least 1");
   if (options.max_examples < 0) return invalid("max_examples", "must be >= 0 (0 is all)");

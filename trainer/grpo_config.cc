@@ -93,13 +93,13 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
                                  "completion with the others of its prompt");
   }
   if (g.max_new_tokens < 1) return s.Error("max_new_tokens", "must be >= 1");
-  if (g.sampling.temperature <= 0) {
-    return s.Error("temperature", "must be positive for training (0 would be greedy, and "
-                                  "every completion of a group would be the same)");
+  if (auto problem = FindSamplingProblem(g.sampling, /*allow_greedy=*/false)) {
+    return s.Error(problem->field, problem->message);
   }
-  if (g.sampling.top_p <= 0 || g.sampling.top_p > 1) return s.Error("top_p", "must be in (0, 1]");
-  if (g.sampling.min_p < 0 || g.sampling.min_p >= 1) return s.Error("min_p", "must be in [0, 1)");
-  if (g.sampling.top_k < 0) return s.Error("top_k", "must be >= 0");
+  for (const std::string& stop : g.stop_strings) {
+    if (stop.empty()) return s.Error("stop", "holds an empty string, which would end every "
+                                             "completion at once; remove it");
+  }
   if (g.updates_per_step < 1) return s.Error("updates_per_step", "must be >= 1");
   if (g.micro_batch_rows < 1) return s.Error("micro_batch_rows", "must be >= 1");
   if (g.max_sampling_rounds < 1) return s.Error("max_sampling_rounds", "must be >= 1");
@@ -151,7 +151,11 @@ absl::Status ReadLog(YamlMap& s, LogOptions& log) {
   RETURN_IF_ERROR(s.CheckAllKeysRead());
   if (log.eval_prompts < 0) return s.Error("eval_prompts", "must be >= 0");
   if (log.eval_group_size < 1) return s.Error("eval_group_size", "must be >= 1");
-  if (log.eval_temperature < 0) return s.Error("eval_temperature", "must be >= 0");
+  SamplingOptions eval_sampling;
+  eval_sampling.temperature = log.eval_temperature;
+  if (auto problem = FindSamplingProblem(eval_sampling, /*allow_greedy=*/true)) {
+    return s.Error("eval_temperature", problem->message);
+  }
   return absl::OkStatus();
 }
 

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include <limits>
+#include <optional>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -86,6 +89,37 @@ TEST(SamplingTest, CounterUniformDependsOnlyOnItsInputs) {
   double u = CounterUniform(9, 9, 9);
   EXPECT_GE(u, 0.0);
   EXPECT_LT(u, 1.0);
+}
+
+TEST(SamplingProblemTest, AcceptsUsualSettings) {
+  EXPECT_FALSE(FindSamplingProblem({1.0, 50, 0.95, 0.05}, /*allow_greedy=*/false));
+  EXPECT_FALSE(FindSamplingProblem({0.0, 0, 1.0, 0.0}, /*allow_greedy=*/true));
+}
+
+TEST(SamplingProblemTest, RejectsEachBadField) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const struct {
+    SamplingOptions options;
+    bool allow_greedy;
+    const char* field;
+  } cases[] = {
+      {{0.0, 0, 1.0, 0.0}, false, "temperature"},  // greedy while training
+      {{1e-40, 0, 1.0, 0.0}, true, "temperature"},  // overflows the logits
+      {{inf, 0, 1.0, 0.0}, true, "temperature"},
+      {{nan, 0, 1.0, 0.0}, true, "temperature"},
+      {{-1.0, 0, 1.0, 0.0}, true, "temperature"},
+      {{1.0, -1, 1.0, 0.0}, true, "top_k"},
+      {{1.0, 0, nan, 0.0}, true, "top_p"},
+      {{1.0, 0, 0.0, 0.0}, true, "top_p"},
+      {{1.0, 0, 1.0, 1.0}, true, "min_p"},
+      {{1.0, 0, 1.0, nan}, true, "min_p"},
+  };
+  for (const auto& c : cases) {
+    std::optional<SamplingProblem> problem = FindSamplingProblem(c.options, c.allow_greedy);
+    ASSERT_TRUE(problem.has_value()) << c.field << " " << c.options.temperature;
+    EXPECT_EQ(problem->field, c.field);
+  }
 }
 
 }  // namespace
