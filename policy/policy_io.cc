@@ -60,6 +60,38 @@ absl::Status CheckConfigAgainstWeights(const std::string& dir, const std::string
   return absl::OkStatus();
 }
 
+// A tokenizer whose files name no end-of-sequence token, given the ids that config.json
+// names. Everything else is the wrapped tokenizer's.
+class TokenizerWithEos : public Tokenizer {
+ public:
+  TokenizerWithEos(std::unique_ptr<Tokenizer> inner, std::vector<int32_t> eos_ids)
+      : inner_(std::move(inner)), special_(inner_->special_tokens()) {
+    special_.eos_ids = std::move(eos_ids);
+  }
+  std::vector<int32_t> Encode(std::string_view text) const override {
+    return inner_->Encode(text);
+  }
+  std::string DecodeBytes(absl::Span<const int32_t> ids, bool skip_special) const override {
+    return inner_->DecodeBytes(ids, skip_special);
+  }
+  std::string Decode(absl::Span<const int32_t> ids, bool skip_special) const override {
+    return inner_->Decode(ids, skip_special);
+  }
+  int32_t VocabSize() const override { return inner_->VocabSize(); }
+  std::optional<int32_t> TokenToId(std::string_view token) const override {
+    return inner_->TokenToId(token);
+  }
+  std::optional<std::string> IdToToken(int32_t id) const override {
+    return inner_->IdToToken(id);
+  }
+  bool IsSpecial(int32_t id) const override { return inner_->IsSpecial(id); }
+  const SpecialTokens& special_tokens() const override { return special_; }
+
+ private:
+  std::unique_ptr<Tokenizer> inner_;
+  SpecialTokens special_;
+};
+
 }  // namespace
 
 std::optional<std::string> FirstNonFiniteParameter(const torch::nn::Module& module) {
@@ -106,6 +138,23 @@ absl::StatusOr<Policy> LoadPolicy(const std::string& dir, const LoadOptions& opt
   ASSIGN_OR_RETURN(policy.model, LoadModel(dir, options));
   policy.config = policy.model->config();
   ASSIGN_OR_RETURN(policy.tokenizer, LoadTokenizer(dir));
+  if (policy.tokenizer->special_tokens().eos_ids.empty()) {
+    // As transformers does, fall back to config.json's eos_token_id.
+    std::vector<int32_t> eos_ids;
+    for (int64_t id : policy.config.eos_token_ids) {
+      if (id >= 0 && id < policy.tokenizer->VocabSize()) {
+        eos_ids.push_back(static_cast<int32_t>(id));
+      }
+    }
+    if (!eos_ids.empty()) {
+      policy.tokenizer =
+          std::make_unique<TokenizerWithEos>(std::move(policy.tokenizer), std::move(eos_ids));
+    } else {
+      std::fprintf(stderr, "aha: warning: %s names no end-of-sequence token, neither in its "
+                   "tokenizer files nor as config.json's eos_token_id, so every completion runs "
+                   "to max_new_tokens\n", dir.c_str());
+    }
+  }
   if (policy.tokenizer->VocabSize() > policy.config.vocab_size) {
     return absl::InvalidArgumentError(absl::StrCat(
         dir, ": the tokenizer has ", policy.tokenizer->VocabSize(),

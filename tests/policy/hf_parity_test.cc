@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "policy/group_sampler.h"
@@ -352,6 +353,28 @@ TEST_F(HfBrokenFolderTest, NanWeightIsNamed) {
   EXPECT_NE(model.status().message().find("model.norm.weight"), std::string::npos)
       << model.status();
   EXPECT_NE(model.status().message().find("NaN"), std::string::npos);
+}
+
+// transformers stops generation on config.json's eos_token_id when the tokenizer names none.
+TEST(PolicyLoadTest, EosFallsBackToConfig) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("aha_eos_fallback_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(fs::path(AHA_SOURCE_DIR) / "models" / "countdown-tiny-base", dir);
+  const fs::path vocab_path = dir / "vocab.json";
+  std::ifstream in(vocab_path);
+  nlohmann::json vocab = nlohmann::json::parse(in);
+  in.close();
+  vocab["eos"] = nlohmann::json::array();
+  std::ofstream(vocab_path, std::ios::trunc) << vocab.dump();
+
+  auto policy = LoadPolicy(dir.string());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy).tokenizer->special_tokens().eos_ids,
+            std::vector<int32_t>(policy->config.eos_token_ids.begin(),
+                                 policy->config.eos_token_ids.end()));
+  EXPECT_FALSE((*policy).tokenizer->special_tokens().eos_ids.empty());
+  fs::remove_all(dir);
 }
 
 TEST_F(HfBrokenFolderTest, CorruptConfigIsNamed) {
