@@ -81,6 +81,7 @@ absl::StatusOr<PretrainConfig> ReadConfig(const std::string& path, const ParsedF
   if (config.out_dir.empty()) {
     return root.Error("out_dir", "is required (or pass --out DIR)");
   }
+  RETURN_IF_ERROR(CheckOutputIsNotModel(config.init_from, "init_from", config.out_dir));
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));

@@ -111,6 +111,8 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
   if (auto out = flags.Get("out")) config.out_dir = *out;
   if (config.init_from.empty()) return root.Error("init_from", "is required (or pass --model)");
   if (config.out_dir.empty()) return root.Error("out_dir", "is required (or pass --out)");
+  RETURN_IF_ERROR(CheckOutputIsNotModel(config.init_from, "init_from (or --model)",
+                                        config.out_dir));
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));

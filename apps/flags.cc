@@ -1,6 +1,7 @@
 #include "apps/flags.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -112,6 +113,17 @@ void PrintFlagHelp(const std::string& command, const std::string& usage,
 void PrintConfigValid(const std::string& command, const std::string& config_path) {
   std::printf("aha %s: %s is valid\n", command.c_str(),
               config_path.empty() ? "the command line" : config_path.c_str());
+}
+
+absl::Status CheckOutputIsNotModel(const std::string& model_dir, const std::string& model_key,
+                                   const std::string& out_dir) {
+  std::error_code error;
+  if (model_dir.empty() || !std::filesystem::equivalent(model_dir, out_dir, error)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "out_dir ", out_dir, " is the model folder that ", model_key, " names, whose weights the "
+      "run would overwrite; choose another out_dir (or --out)"));
 }
 
 }  // namespace aha::cli

@@ -55,6 +55,11 @@ inline FlagSpec CheckFlag() {
 // Prints "aha COMMAND: CONFIG is valid" for --check.
 void PrintConfigValid(const std::string& command, const std::string& config_path);
 
+// An error when `out_dir` is the folder `model_dir` (named by `model_key`), whose model a
+// run would then overwrite with its result.
+absl::Status CheckOutputIsNotModel(const std::string& model_dir, const std::string& model_key,
+                                   const std::string& out_dir);
+
 // Prints "usage: aha COMMAND USAGE" and one line per flag to stdout.
 void PrintFlagHelp(const std::string& command, const std::string& usage,
                    const std::vector<FlagSpec>& specs);

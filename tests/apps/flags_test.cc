@@ -45,5 +45,13 @@ TEST(FlagsTest, UnknownFlagIsNamed) {
   EXPECT_NE(flags.status().message().find("--outt"), std::string::npos);
 }
 
+TEST(FlagsTest, OutputMustNotBeTheInputModel) {
+  const std::string dir = ::testing::TempDir();
+  EXPECT_FALSE(CheckOutputIsNotModel(dir, "init_from", dir).ok());
+  EXPECT_FALSE(CheckOutputIsNotModel(dir, "init_from", dir + "/.").ok());
+  EXPECT_TRUE(CheckOutputIsNotModel(dir, "init_from", dir + "/not-there").ok());
+  EXPECT_TRUE(CheckOutputIsNotModel("", "init_from", dir).ok());
+}
+
 }  // namespace
 }  // namespace aha::cli
