@@ -666,8 +666,22 @@ absl::Status GrpoTrainer::Run() {
     ASSIGN_OR_RETURN(EvalMetrics before, EvaluateHeldOut());
     write_eval(before);
   }
+  int64_t saved_step = -1;
   while (step_ < total) {
-    ASSIGN_OR_RETURN(StepMetrics metrics, TrainStep());
+    const int64_t updates_before = optimizer_->steps_taken();
+    absl::StatusOr<StepMetrics> step_result = TrainStep();
+    if (!step_result.ok()) {
+      // The steps before this one finished; keep them unless the failure came after the
+      // optimizer had already changed the weights in this step.
+      if (IsMainRank() && step_ > 0 && step_ != saved_step &&
+          optimizer_->steps_taken() == updates_before && SaveCheckpoint().ok()) {
+        std::fprintf(stderr, "aha train: saved the state after step %lld to %s; fix the cause "
+                     "below and continue with --resume\n", static_cast<long long>(step_),
+                     (fs::path(config_.out_dir) / "checkpoint").string().c_str());
+      }
+      return step_result.status();
+    }
+    StepMetrics& metrics = *step_result;
     if (IsMainRank()) {
       std::printf("%s\n", metrics.ConsoleLine(total).c_str());
       std::fflush(stdout);
@@ -691,6 +705,7 @@ absl::Status GrpoTrainer::Run() {
     if (IsMainRank() &&
         (last || (log.checkpoint_every > 0 && step_ % log.checkpoint_every == 0))) {
       RETURN_IF_ERROR(SaveCheckpoint());
+      saved_step = step_;
     }
   }
   if (!IsMainRank()) return absl::OkStatus();

@@ -49,6 +49,23 @@ AHA_REGISTER_REWARD("test_flat_or_alternating",
                       return std::make_unique<FlatOrAlternatingReward>();
                     });
 
+// Scores like test_flat_or_alternating, but fails its second batch, as a reward does on a
+// data row it cannot read.
+class FailsSecondBatchReward : public FlatOrAlternatingReward {
+ public:
+  absl::StatusOr<RewardResult> Score(absl::Span<const RewardSample> samples) override {
+    if (++calls_ == 2) return absl::InvalidArgumentError("the second batch is unreadable");
+    return FlatOrAlternatingReward::Score(samples);
+  }
+
+ private:
+  int calls_ = 0;
+};
+AHA_REGISTER_REWARD("test_fails_second_batch",
+                    [](RewardOptions&) -> absl::StatusOr<std::unique_ptr<Reward>> {
+                      return std::make_unique<FailsSecondBatchReward>();
+                    });
+
 class GrpoTrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -284,6 +301,27 @@ TEST_F(GrpoTrainerTest, NewRunKeepsEarlierRun) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(second.status().message().find("--resume"), std::string::npos);
   EXPECT_EQ(fs::file_size(metrics), size_before);
+}
+
+// checkpoint_every is 0, yet the step that finished before a failure is kept for --resume.
+TEST_F(GrpoTrainerTest, FailedStepKeepsEarlierSteps) {
+  const std::string path = WriteConfig("fails", 3);
+  EditConfig(path, {{"test_sevens", "test_fails_second_batch"}});
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_TRUE(trainer.ok()) << trainer.status();
+  absl::Status status = (*trainer)->Run();
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("unreadable"), std::string::npos) << status;
+  trainer->reset();
+
+  std::ifstream state(dir_ / "fails" / "checkpoint" / "trainer_state.json");
+  ASSERT_TRUE(state.good()) << "no checkpoint was saved";
+  EXPECT_EQ(nlohmann::json::parse(state)["step"], 1);
+  auto resumed = GrpoTrainer::Create(*config, /*resume=*/true, nullptr);
+  ASSERT_TRUE(resumed.ok()) << resumed.status();
+  EXPECT_EQ((*resumed)->step(), 1);
 }
 
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
