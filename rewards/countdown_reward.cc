@@ -172,10 +172,15 @@ std::optional<int64_t> JsonInteger(const nlohmann::json& value) {
 absl::StatusOr<std::pair<std::vector<int64_t>, int64_t>> ReadCountdownFields(
     const RewardSample& sample) {
   const nlohmann::json& fields = sample.fields;
-  if (!fields.is_object() || !fields.contains("nums") || !fields["nums"].is_array()) {
+  if (!fields.is_object() || !fields.contains("nums")) {
     return absl::InvalidArgumentError(
         "countdown: the data row has no field 'nums' (an array of integers); use a Countdown "
         "dataset or remove the countdown reward");
+  }
+  if (!fields["nums"].is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "countdown: the data row's field 'nums' is ", fields["nums"].dump(),
+        ", not an array of integers such as [3, 7, 25]"));
   }
   std::vector<int64_t> nums;
   for (const nlohmann::json& item : fields["nums"]) {
@@ -186,11 +191,14 @@ absl::StatusOr<std::pair<std::vector<int64_t>, int64_t>> ReadCountdownFields(
     }
     nums.push_back(*number);
   }
-  std::optional<int64_t> target =
-      fields.contains("target") ? JsonInteger(fields["target"]) : std::nullopt;
+  if (!fields.contains("target")) {
+    return absl::InvalidArgumentError("countdown: the data row has no field 'target'");
+  }
+  std::optional<int64_t> target = JsonInteger(fields["target"]);
   if (!target) {
-    return absl::InvalidArgumentError(
-        "countdown: the data row has no integer field 'target'");
+    return absl::InvalidArgumentError(absl::StrCat(
+        "countdown: the data row's field 'target' is ", fields["target"].dump(),
+        ", not an integer"));
   }
   return std::make_pair(std::move(nums), *target);
 }

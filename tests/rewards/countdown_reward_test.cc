@@ -146,5 +146,25 @@ TEST_F(CountdownRewardTest, RowWithoutNumsIsError) {
   EXPECT_NE(result.status().message().find("nums"), std::string::npos) << result.status();
 }
 
+TEST_F(CountdownRewardTest, WrongFieldTypesAreNamed) {
+  auto reward = Make("{name: countdown}");
+  ASSERT_NE(reward, nullptr);
+  RewardSample sample = Sample("<answer>8*9</answer>");
+  sample.fields["nums"] = "8,9";
+  std::vector<RewardSample> samples = {sample};
+  auto result = reward->Score(samples);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("'nums' is \"8,9\", not an array"), std::string::npos)
+      << result.status();
+
+  samples[0].fields["nums"] = {8, 9};
+  samples[0].fields["target"] = "72";
+  result = reward->Score(samples);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("'target' is \"72\", not an integer"),
+            std::string::npos)
+      << result.status();
+}
+
 }  // namespace
 }  // namespace aha
