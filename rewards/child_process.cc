@@ -170,8 +170,14 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   if (error != 0) {
     close(to_child[1]);
     close(from_child[0]);
+    std::string hint;
+    // ENOENT for a file that exists means its #! line names a missing interpreter.
+    if (error == ENOENT && argv[0].find('/') != std::string::npos &&
+        access(argv[0].c_str(), F_OK) == 0) {
+      hint = "; the file exists, so the interpreter on its #! line is probably missing";
+    }
     return absl::FailedPreconditionError(absl::StrCat("cannot start [", absl::StrJoin(argv, ", "),
-                                                      "]: ", ErrnoMessage(error)));
+                                                      "]: ", ErrnoMessage(error), hint));
   }
   InstallStopHandlers();
   RegisterLiveGroup(pid);
@@ -265,7 +271,11 @@ absl::StatusOr<std::string> ChildProcess::Exchange(std::string_view request,
   if (stdin_fd_ < 0 || stdout_fd_ < 0) return absl::UnavailableError("the command was stopped");
   size_t written = 0;
   while (true) {
-    if (size_t newline = buffer_.find('\n'); newline != std::string::npos) {
+    // Only the bytes read since the last search can hold the newline, so a long line is
+    // scanned once in all, not once per chunk.
+    const size_t newline = buffer_.find('\n', scanned_);
+    scanned_ = newline == std::string::npos ? buffer_.size() : 0;
+    if (newline != std::string::npos) {
       std::string line = buffer_.substr(0, newline);
       buffer_.erase(0, newline + 1);
       if (written < request.size()) {

@@ -59,6 +59,7 @@ class ChildProcess {
   bool reaped_ = false;
   int exit_status_ = 0;
   std::string buffer_;  // stdout read past the last returned line
+  size_t scanned_ = 0;  // leading bytes of buffer_ known to hold no newline
 };
 
 }  // namespace aha

@@ -25,7 +25,11 @@ absl::StatusOr<std::vector<std::optional<double>>> ParseScoresLine(const std::st
                                                                    size_t num_samples) {
   nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded()) {
-    return absl::InvalidArgumentError(absl::StrCat("the reply is not JSON: ", Excerpt(line)));
+    // Python's json.dumps writes NaN and Infinity, which JSON does not have, and a number
+    // beyond the double range does not parse either.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the reply is not JSON: ", Excerpt(line),
+        " (NaN, Infinity and numbers beyond 1.8e308 are not JSON; reply null to abstain)"));
   }
   if (!reply.is_array()) {
     return absl::InvalidArgumentError(
@@ -92,7 +96,9 @@ absl::StatusOr<std::vector<std::optional<double>>> CommandReward::Exchange(
   if (!reply.ok()) {
     if (absl::IsDeadlineExceeded(reply.status())) {
       return absl::DeadlineExceededError(
-          absl::StrCat("no reply within timeout_seconds = ", options_.timeout_seconds));
+          absl::StrCat("no reply within timeout_seconds = ", options_.timeout_seconds,
+                       " (a command must flush stdout after each reply line: "
+                       "print(..., flush=True) in Python)"));
     }
     return reply.status();
   }

@@ -3,8 +3,10 @@
 #include "rewards/command_reward.h"
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -144,6 +146,24 @@ TEST_F(CommandRewardTest, MissingProgramIsConfigError) {
   ASSERT_FALSE(set.ok());
   EXPECT_NE(set.status().message().find("run.yaml"), std::string::npos) << set.status();
   EXPECT_NE(set.status().message().find("/nonexistent/reward_program"), std::string::npos);
+}
+
+TEST_F(CommandRewardTest, MissingInterpreterIsNamed) {
+  const std::string script = ::testing::TempDir() + "/missing_interpreter.sh";
+  std::ofstream(script) << "#!/nonexistent/interpreter\n";
+  chmod(script.c_str(), 0755);
+  auto set = RewardSet::FromYaml(YAML::Load("[{name: cmd, command: [" + script + "]}]"),
+                                 "run.yaml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("interpreter on its #! line"), std::string::npos)
+      << set.status();
+}
+
+TEST(ParseScoresLineTest, NanReplyExplainsJson) {
+  auto scores = ParseScoresLine("[NaN]", 1);
+  ASSERT_FALSE(scores.ok());
+  EXPECT_NE(scores.status().message().find("reply null to abstain"), std::string::npos)
+      << scores.status();
 }
 
 TEST(ParseScoresLineTest, ValidatesReply) {
