@@ -208,6 +208,12 @@ void ChildProcess::Kill() {
   CloseFd(stdout_fd_);
 }
 
+std::optional<std::string> ChildProcess::EndedWithin(std::chrono::milliseconds wait) {
+  std::string description = DescribeExit(wait);
+  if (!reaped_) return std::nullopt;
+  return description;
+}
+
 std::string ChildProcess::DescribeExit(std::chrono::milliseconds wait) {
   Clock::time_point deadline = Clock::now() + wait;
   while (!reaped_) {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,10 @@ class ChildProcess {
 
   // Kills the child's process group with SIGKILL and reaps the child.
   void Kill();
+
+  // How the child ended ("exited with status 2") if it ends within `wait`, or nullopt while
+  // it keeps running.
+  std::optional<std::string> EndedWithin(std::chrono::milliseconds wait);
 
   pid_t pid() const { return pid_; }
 

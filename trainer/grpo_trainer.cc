@@ -568,6 +568,11 @@ void GrpoTrainer::WarnAboutStep(const StepMetrics& m) {
                 "judge unfinished answers. Raise max_new_tokens or set grpo.mask_truncated\n",
                 100 * m.truncated_fraction, static_cast<long long>(config_.grpo.max_new_tokens));
   }
+  if (m.reward_errors > 0) {
+    std::printf("warning: step %lld: %lld reward errors (failed batches or non-finite scores, "
+                "named in the lines above); those samples were trained on on_error scores\n",
+                static_cast<long long>(m.step), static_cast<long long>(m.reward_errors));
+  }
   if (m.zero_variance_groups > 0.5 && step_ - last_variance_warning_ >= 10) {
     last_variance_warning_ = step_;
     std::printf("warning: %.0f%% of groups have equal rewards and give no gradient; the task "

@@ -144,7 +144,8 @@ TEST_F(CmdRewardTest, WrongFieldTypeReportsLineNumber) {
 }
 
 TEST_F(CmdRewardTest, RewardErrorsGiveExitCodeOne) {
-  std::string config = WriteConfig("rewards: [{name: broken, command: [/bin/false]}]\n");
+  std::string config =
+      WriteConfig("rewards: [{name: broken, command: [sh, -c, 'read request; exit 1']}]\n");
   RunResult run = Run({"--config", config}, "{\"completion\": \"a\"}\n");
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_NE(run.out.find("\"broken\":0.0"), std::string::npos) << run.out;

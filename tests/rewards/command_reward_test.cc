@@ -148,6 +148,15 @@ TEST_F(CommandRewardTest, MissingProgramIsConfigError) {
   EXPECT_NE(set.status().message().find("/nonexistent/reward_program"), std::string::npos);
 }
 
+TEST_F(CommandRewardTest, CommandExitingAtStartIsConfigError) {
+  auto set = RewardSet::FromYaml(
+      YAML::Load("[{name: cmd, command: [sh, -c, 'echo broken >&2; exit 2']}]"), "run.yaml");
+  ASSERT_FALSE(set.ok());
+  EXPECT_NE(set.status().message().find("exited with status 2 right after it started"),
+            std::string::npos)
+      << set.status();
+}
+
 TEST_F(CommandRewardTest, MissingInterpreterIsNamed) {
   const std::string script = ::testing::TempDir() + "/missing_interpreter.sh";
   std::ofstream(script) << "#!/nonexistent/interpreter\n";

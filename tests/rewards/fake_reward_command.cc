@@ -3,7 +3,8 @@
 //   "abstain"  -> null for that sample       "sleep" -> sleeps 30 s before replying
 //   "exit"     -> exits with status 3        "short" -> replies with one score too few
 //   "garbage"  -> replies with a non-JSON line
-// With the argument --exit-at-start it exits before reading anything.
+// With the argument --exit-at-start it exits 0.3 s after it starts, before reading anything:
+// late enough to pass the start-up check, early enough to close the pipe on the request.
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -14,7 +15,10 @@
 #include "nlohmann/json.hpp"
 
 int main(int argc, char** argv) {
-  if (argc > 1 && std::strcmp(argv[1], "--exit-at-start") == 0) return 4;
+  if (argc > 1 && std::strcmp(argv[1], "--exit-at-start") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return 4;
+  }
   std::string line;
   while (std::getline(std::cin, line)) {
     nlohmann::json request = nlohmann::json::parse(line);
