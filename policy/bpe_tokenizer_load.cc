@@ -40,6 +40,44 @@ absl::StatusOr<bool> OptionalBool(const json& object, const char* key, bool fall
   return it->get<bool>();
 }
 
+// The largest token id accepted for a vocabulary of `entries` tokens. Ids index tables as
+// long as the largest id, so an id such as 2000000000 would allocate gigabytes; real
+// tokenizers number their tokens almost without gaps.
+int64_t MaxTokenId(size_t entries) { return 4 * static_cast<int64_t>(entries) + 65536; }
+
+// Checks that added tokens do not give one id two meanings: two added tokens with the same id
+// and different text, or an added token on the id of a different vocabulary entry.
+absl::Status CheckAddedTokenIds(const std::vector<AddedToken>& added, const BpeModel& model,
+                                const std::string& path) {
+  absl::flat_hash_map<int32_t, std::string> vocab_text;
+  for (const auto& [bytes, id] : model.vocab()) vocab_text.emplace(id, bytes);
+  absl::flat_hash_map<int32_t, const AddedToken*> added_of_id;
+  const int64_t max_id = MaxTokenId(model.vocab().size() + added.size());
+  for (const AddedToken& token : added) {
+    if (token.id > max_id) {
+      return KeyError(path, "added_tokens",
+                      absl::StrCat("\"", token.content, "\" has id ", token.id,
+                                   ", far beyond the ", model.vocab().size(),
+                                   " vocabulary entries; ids must be at most ", max_id));
+    }
+    auto [it, inserted] = added_of_id.emplace(token.id, &token);
+    if (!inserted && it->second->content != token.content) {
+      return KeyError(path, "added_tokens",
+                      absl::StrCat("\"", it->second->content, "\" and \"", token.content,
+                                   "\" both have id ", token.id,
+                                   "; each id must name one token"));
+    }
+    auto in_vocab = vocab_text.find(token.id);
+    if (in_vocab != vocab_text.end() && in_vocab->second != token.content) {
+      return KeyError(path, "added_tokens",
+                      absl::StrCat("\"", token.content, "\" has id ", token.id,
+                                   ", which the vocabulary gives to a different token; each id "
+                                   "must name one token"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Reads "model": a BPE vocabulary and merges.
 absl::StatusOr<BpeModel> ReadModel(const json& root, const std::string& path) {
   ASSIGN_OR_RETURN(const json* model,
@@ -78,12 +116,24 @@ absl::StatusOr<BpeModel> ReadModel(const json& root, const std::string& path) {
                                                                    "model.vocab"));
   absl::flat_hash_map<std::string, int32_t> vocab;
   vocab.reserve(vocab_json->size());
+  absl::flat_hash_map<int32_t, std::string> symbols_of_id;
   for (const auto& [symbols, id] : vocab_json->items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) {
-      return KeyError(path, absl::StrCat("model.vocab[\"", symbols, "\"]"),
-                      absl::StrCat("must be a non-negative integer id, got ", id.dump()));
+    const std::string key = absl::StrCat("model.vocab[\"", symbols, "\"]");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+        id.get<int64_t>() > MaxTokenId(vocab_json->size())) {
+      return KeyError(path, key,
+                      absl::StrCat("must be an integer id from 0 to ",
+                                   MaxTokenId(vocab_json->size()), " (the vocabulary has ",
+                                   vocab_json->size(), " entries), got ", id.dump()));
     }
-    vocab[VocabBytes(symbols)] = static_cast<int32_t>(id.get<int64_t>());
+    const int32_t value = static_cast<int32_t>(id.get<int64_t>());
+    auto [it, inserted] = symbols_of_id.emplace(value, symbols);
+    if (!inserted) {
+      return KeyError(path, key,
+                      absl::StrCat("has id ", value, ", which \"", it->second,
+                                   "\" has too; each id must name one token"));
+    }
+    vocab[VocabBytes(symbols)] = value;
   }
 
   ASSIGN_OR_RETURN(const json* merges_json, tokenizer_json::Require(*model, "merges", kArray,
@@ -441,6 +491,7 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> LoadBpeTokenizer(const std::string
   std::optional<std::string> eos_name;
   std::optional<std::string> pad_name;
   RETURN_IF_ERROR(ReadTokenizerConfig(model_dir, &added, &bos_name, &eos_name, &pad_name));
+  RETURN_IF_ERROR(CheckAddedTokenIds(added, model, path));
 
   auto tokenizer = std::make_unique<BpeTokenizer>(BpeTokenizerParts{
       std::move(normalizer), std::move(steps), std::move(model), std::move(added), {}});
