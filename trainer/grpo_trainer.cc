@@ -677,8 +677,10 @@ absl::Status GrpoTrainer::Run() {
     absl::StatusOr<StepMetrics> step_result = TrainStep();
     if (!step_result.ok()) {
       // The steps before this one finished; keep them unless the failure came after the
-      // optimizer had already changed the weights in this step.
-      if (IsMainRank() && step_ > 0 && step_ != saved_step &&
+      // optimizer had already changed the weights in this step. With several ranks the
+      // failure is often a collective that timed out, after which this process may not be
+      // able to run anything more, so only a single process saves.
+      if (comm_ == nullptr && step_ > 0 && step_ != saved_step &&
           optimizer_->steps_taken() == updates_before && SaveCheckpoint().ok()) {
         std::fprintf(stderr, "aha train: saved the state after step %lld to %s; fix the cause "
                      "below and continue with --resume\n", static_cast<long long>(step_),
