@@ -266,6 +266,17 @@ TEST(HfFixtureTest, PerturbedModelSavesAndReloads) {
   RemoveUnlessExported(out_dir);
 }
 
+// Writes float32 `tensors` to the safetensors file `path` with aha's own writer.
+absl::Status WriteF32Tensors(const std::string& path,
+                             const std::map<std::string, torch::Tensor>& tensors) {
+  std::vector<SafetensorsTensorData> data;
+  for (const auto& [name, tensor] : tensors) {
+    data.push_back({name, SafetensorsDtype::kF32, tensor.sizes().vec(), tensor.data_ptr(),
+                    static_cast<size_t>(tensor.nbytes())});
+  }
+  return WriteSafetensors(path, std::move(data));
+}
+
 class HfBrokenFolderTest : public ::testing::Test {
  protected:
   // Copies the qwen3 fixture (untied lm_head) into a fresh temporary folder.
@@ -291,12 +302,7 @@ TEST_F(HfBrokenFolderTest, MissingLmHeadIsNamed) {
   std::map<std::string, torch::Tensor> tensors = ReadTensors(FixtureDir("qwen3") +
                                                              "/model.safetensors");
   ASSERT_EQ(tensors.erase("lm_head.weight"), 1u);
-  std::vector<SafetensorsTensorData> kept;
-  for (const auto& [name, tensor] : tensors) {
-    kept.push_back({name, SafetensorsDtype::kF32, tensor.sizes().vec(), tensor.data_ptr(),
-                    static_cast<size_t>(tensor.nbytes())});
-  }
-  ASSERT_TRUE(WriteSafetensors(weights, std::move(kept)).ok());
+  ASSERT_TRUE(WriteF32Tensors(weights, tensors).ok());
 
   auto model = LoadModel(dir_);
   ASSERT_FALSE(model.ok());
@@ -341,12 +347,7 @@ TEST_F(HfBrokenFolderTest, NanWeightIsNamed) {
   std::map<std::string, torch::Tensor> tensors = ReadTensors(weights);
   tensors["model.norm.weight"] = tensors["model.norm.weight"].clone();
   tensors["model.norm.weight"][0] = std::numeric_limits<float>::quiet_NaN();
-  std::vector<SafetensorsTensorData> kept;
-  for (const auto& [name, tensor] : tensors) {
-    kept.push_back({name, SafetensorsDtype::kF32, tensor.sizes().vec(), tensor.data_ptr(),
-                    static_cast<size_t>(tensor.nbytes())});
-  }
-  ASSERT_TRUE(WriteSafetensors(weights, std::move(kept)).ok());
+  ASSERT_TRUE(WriteF32Tensors(weights, tensors).ok());
 
   auto model = LoadModel(dir_);
   ASSERT_FALSE(model.ok());
