@@ -258,10 +258,33 @@ absl::Status GrpoTrainer::Setup(bool resume) {
     ASSIGN_OR_RETURN(checkpoint_dir, FindCheckpointToResume(config_.out_dir, IsMainRank()));
   }
   const bool resuming = !checkpoint_dir.empty();
-  ASSIGN_OR_RETURN(policy_, LoadPolicy(resuming ? checkpoint_dir : config_.policy_path, load));
+  // Say which key named a folder that does not load; relative paths start from the working
+  // folder, not from the config's.
+  auto from_key = [&](const char* key, const absl::Status& status) {
+    return absl::Status(status.code(),
+                        absl::StrCat(config_.config_path, ": ", key, " (relative paths start "
+                                     "from the working folder): ", status.message()));
+  };
+  if (resuming) {
+    ASSIGN_OR_RETURN(policy_, LoadPolicy(checkpoint_dir, load));
+  } else {
+    absl::StatusOr<Policy> policy = LoadPolicy(config_.policy_path, load);
+    if (!policy.ok()) return from_key("policy.path", policy.status());
+    policy_ = *std::move(policy);
+  }
   if (config_.grpo.loss.kl_beta > 0) {
-    ASSIGN_OR_RETURN(CausalLm reference,
-                     LoadModel(config_.reference_path.value_or(config_.policy_path), load));
+    const char* key = config_.reference_path ? "policy.reference_path" : "policy.path";
+    absl::StatusOr<CausalLm> loaded =
+        LoadModel(config_.reference_path.value_or(config_.policy_path), load);
+    if (!loaded.ok()) return from_key(key, loaded.status());
+    CausalLm reference = *std::move(loaded);
+    // The reference scores the policy's token ids, so it must share the vocabulary.
+    if (reference->config().vocab_size != policy_.config.vocab_size) {
+      return from_key(key, absl::InvalidArgumentError(absl::StrCat(
+          "the reference model has vocab_size ", reference->config().vocab_size,
+          " but the policy has ", policy_.config.vocab_size,
+          "; the reference must use the policy's tokenizer")));
+    }
     reference->eval();
     for (auto& p : reference->parameters()) p.set_requires_grad(false);
     reference_ = reference;

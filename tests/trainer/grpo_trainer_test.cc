@@ -324,6 +324,39 @@ TEST_F(GrpoTrainerTest, FailedStepKeepsEarlierSteps) {
   EXPECT_EQ((*resumed)->step(), 1);
 }
 
+TEST_F(GrpoTrainerTest, ReferenceWithOtherVocabularyIsConfigError) {
+  auto tokenizer = CharTokenizer::FromAlphabet({"<|endoftext|>"}, "0123456789");
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  ModelConfig c;
+  c.vocab_size = tokenizer->VocabSize();
+  c.hidden_size = 32;
+  c.intermediate_size = 64;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 4;
+  c.num_key_value_heads = 2;
+  c.head_dim = 8;
+  c.max_position_embeddings = 64;
+  c.attention_bias = true;
+  c.tie_word_embeddings = true;
+  c.eos_token_ids = {0};
+  CausalLm other(c);
+  const std::string other_dir = (dir_ / "other").string();
+  ASSERT_TRUE(tokenizer->Save(other_dir).ok());
+  absl::Status saved = SavePolicy(other, other_dir, other_dir, {torch::kFloat32});
+  ASSERT_TRUE(saved.ok()) << saved;
+
+  const std::string path = WriteConfig("reference", 1);
+  EditConfig(path, {{"/base}", "/base, reference_path: " + other_dir + "}"},
+                    {"eps_high: 0.28}", "eps_high: 0.28, kl_beta: 0.1}"}});
+  auto config = LoadGrpoRunConfig(path);
+  ASSERT_TRUE(config.ok()) << config.status() << "\n" << std::ifstream(path).rdbuf();
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_NE(trainer.status().message().find("policy.reference_path"), std::string::npos)
+      << trainer.status();
+  EXPECT_NE(trainer.status().message().find("vocab_size"), std::string::npos);
+}
+
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
   std::string path = WriteConfig("bad", 1);
   std::ifstream in(path);
