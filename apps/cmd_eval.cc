@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,21 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
   if (!model_dir) return absl::InvalidArgumentError("--model is required; see aha eval --help");
   ASSIGN_OR_RETURN(EvalConfig config, ReadConfig(flags));
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
+  if (auto out = flags.Get("out")) {
+    // Checked before the evaluation, which may take hours, rather than after it.
+    std::error_code error;
+    const std::filesystem::path out_path(*out);
+    const std::filesystem::path parent =
+        out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
+    if (std::filesystem::is_directory(out_path, error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--out ", *out, " is a folder; give the "
+                                                     "path of the JSON file to write"));
+    }
+    if (!std::filesystem::is_directory(parent, error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--out ", *out, ": the folder ",
+                                                     parent.string(), " does not exist"));
+    }
+  }
   if (flags.Has("check")) {
     PrintConfigValid("eval", flags.GetOr("config", ""));
     return absl::OkStatus();

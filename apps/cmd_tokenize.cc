@@ -21,10 +21,10 @@ namespace {
 using json = nlohmann::ordered_json;
 
 constexpr char kTokenizeUsage[] =
-    "tokenize --tokenizer DIR [--input FILE] < texts.jsonl\n\n"
+    "--tokenizer DIR [--input FILE] < texts.jsonl\n\n"
     "Reads lines {\"text\": ...} and prints {\"text\": ..., \"ids\": [...]} per line.";
 constexpr char kDetokenizeUsage[] =
-    "detokenize --tokenizer DIR [--input FILE] [--skip_special] < ids.jsonl\n\n"
+    "--tokenizer DIR [--input FILE] [--skip_special] < ids.jsonl\n\n"
     "Reads lines {\"ids\": [...]} and prints {\"ids\": [...], \"text\": ...} per line.";
 
 const std::vector<FlagSpec>& TokenizeFlags() {
