@@ -82,24 +82,26 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
   if (!model_dir) return absl::InvalidArgumentError("--model is required; see aha eval --help");
   ASSIGN_OR_RETURN(EvalConfig config, ReadConfig(flags));
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
-  if (auto out = flags.Get("out")) {
-    // Checked before the evaluation, which may take hours, rather than after it.
-    std::error_code error;
-    const std::filesystem::path out_path(*out);
-    const std::filesystem::path parent =
-        out_path.has_parent_path() ? out_path.parent_path() : std::filesystem::path(".");
-    if (std::filesystem::is_directory(out_path, error)) {
-      return absl::InvalidArgumentError(absl::StrCat("--out ", *out, " is a folder; give the "
-                                                     "path of the JSON file to write"));
-    }
-    if (!std::filesystem::is_directory(parent, error)) {
-      return absl::InvalidArgumentError(absl::StrCat("--out ", *out, ": the folder ",
-                                                     parent.string(), " does not exist"));
-    }
+  std::optional<std::string> out = flags.Get("out");
+  std::error_code error;
+  if (out && std::filesystem::is_directory(*out, error)) {
+    return absl::InvalidArgumentError(absl::StrCat("--out ", *out, " is a folder; give the "
+                                                   "path of the JSON file to write"));
   }
   if (flags.Has("check")) {
     PrintConfigValid("eval", flags.GetOr("config", ""));
     return absl::OkStatus();
+  }
+  if (out) {
+    // Made before the evaluation, which may take hours, so that a path that cannot be written
+    // fails now rather than after it. In a pipeline an earlier stage may make it instead, so
+    // --check does not require it.
+    const std::filesystem::path parent = std::filesystem::path(*out).parent_path();
+    if (!parent.empty() && !std::filesystem::is_directory(parent, error) &&
+        !std::filesystem::create_directories(parent, error)) {
+      return absl::InvalidArgumentError(absl::StrCat("--out ", *out, ": cannot create the folder ",
+                                                     parent.string(), ": ", error.message()));
+    }
   }
   ConfigureCpuThreads(threads);
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(*model_dir));
@@ -111,7 +113,7 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
                                                  config.options, *config.rewards, &progress));
   std::printf("eval of %s on %s: %s\n", model_dir->c_str(), config.dataset.description.c_str(),
               FormatEvalMetrics(metrics, config.options.samples_per_prompt).c_str());
-  if (auto out = flags.Get("out")) {
+  if (out) {
     nlohmann::json report = EvalMetricsToJson(metrics);
     report["model"] = *model_dir;
     report["dataset"] = config.dataset.description;
