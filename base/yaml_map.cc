@@ -171,9 +171,9 @@ namespace {
 // visits once per reference, so a nest of aliases could otherwise take forever.
 constexpr int64_t kMaxConfigNodes = 1'000'000;
 
-// Checks what yaml-cpp accepts silently: a key given twice in one mapping (operator[] would
-// read only the first) and text that is not UTF-8 (a file saved as Latin-1, say), which
-// would fail only when a run writes it into JSON.
+// Checks two things that yaml-cpp accepts silently. A key given twice in one mapping would be
+// read only once, by operator[]. Text that is not UTF-8 (a file saved as Latin-1, say) would
+// fail only when a run writes it into JSON.
 absl::Status CheckConfigNode(const YAML::Node& node, const std::string& path, int64_t& visited) {
   if (++visited > kMaxConfigNodes) {
     return absl::InvalidArgumentError(absl::StrCat(

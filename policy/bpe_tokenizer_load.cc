@@ -41,7 +41,7 @@ absl::StatusOr<bool> OptionalBool(const json& object, const char* key, bool fall
 }
 
 // The largest token id accepted for a vocabulary of `entries` tokens. Ids index tables as
-// long as the largest id, so an id such as 2000000000 would allocate gigabytes; real
+// long as the largest id, so an id such as 2000000000 would allocate gigabytes. Real
 // tokenizers number their tokens almost without gaps.
 int64_t MaxTokenId(size_t entries) { return 4 * static_cast<int64_t>(entries) + 65536; }
 

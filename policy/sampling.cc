@@ -28,8 +28,8 @@ std::optional<SamplingProblem> FindSamplingProblem(const SamplingOptions& option
   if (!(t == 0 && allow_greedy) && !(t >= kMinTemperature && std::isfinite(t))) {
     return SamplingProblem{
         "temperature",
-        allow_greedy ? "must be 0 (greedy) or a finite number >= 1e-6; smaller ones overflow "
-                       "the float32 logits"
+        allow_greedy ? "must be 0 (greedy) or a finite number >= 1e-6 (smaller positive "
+                       "values overflow the float32 logits)"
                      : "must be a finite number >= 1e-6 for training (0 would be greedy, and "
                        "every completion of a group would be the same)"};
   }

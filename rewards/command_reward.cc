@@ -60,8 +60,8 @@ absl::StatusOr<std::unique_ptr<CommandReward>> CommandReward::Create(
     std::string name, std::vector<std::string> argv, ExternalRewardOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<ChildProcess> child, ChildProcess::Spawn(argv));
   // A command that cannot even start (a wrong script path given to python3, a syntax error)
-  // exits at once; catching that here makes it a config error that --check reports, instead
-  // of a failed batch at every step.
+  // exits at once. Caught here, it is a config error that --check reports, not a failed batch
+  // at every step.
   if (std::optional<std::string> ended = child->EndedWithin(std::chrono::milliseconds(150))) {
     return absl::FailedPreconditionError(absl::StrCat(
         "[", absl::StrJoin(argv, ", "), "] ", *ended,
