@@ -18,8 +18,8 @@ namespace {
 
 const std::vector<FlagSpec> kFlags = {
     {"resume",
-     "continue from OUT_DIR/checkpoint when it exists; without it, an OUT_DIR that holds a run "
-     "is refused",
+     "continue from OUT_DIR/checkpoint when it exists; without it, an OUT_DIR that contains a "
+     "run is rejected",
      /*is_switch=*/true},
     {"steps", "override grpo.steps"},
     {"out", "override run.out_dir"},

@@ -124,7 +124,7 @@ absl::StatusOr<CausalLm> LoadModel(const std::string& dir, const LoadOptions& op
   // generations or a non-finite loss, so the load names the tensor instead.
   if (std::optional<std::string> name = FirstNonFiniteParameter(*model)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        dir, ": tensor ", *name, " holds NaN or infinite values (an F64 value beyond "
+        dir, ": tensor ", *name, " contains NaN or infinite values (an F64 value beyond "
         "float32's range becomes infinite); the weights are damaged or were saved from a "
         "diverged run"));
   }

@@ -29,7 +29,7 @@ struct Policy {
 // when the embeddings are tied and rotary inv_freq buffers, which transformers also ignores.
 absl::StatusOr<Policy> LoadPolicy(const std::string& dir, const LoadOptions& options = {});
 
-// The name of the first parameter of `module` that holds a NaN or an infinity, if any.
+// Returns the name of the first parameter of `module` that contains a NaN or an infinity.
 std::optional<std::string> FirstNonFiniteParameter(const torch::nn::Module& module);
 
 // Loads only the model (config.json and weights), for a frozen reference model.

@@ -13,7 +13,7 @@ build_dir=${AHA_BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build_dir" -j"$(nproc)" --target aha
 
-# aha train refuses to replace an earlier run, so a second demo moves the first one aside.
+# aha train rejects an out_dir with an earlier run, so a second demo moves the first one aside.
 out_dir=runs/r1-zero-countdown
 if [[ -e "$out_dir" && " $* " != *" --resume "* && " $* " != *" --out "* ]]; then
   previous="$out_dir.$(date +%Y%m%d-%H%M%S)"

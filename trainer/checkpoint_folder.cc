@@ -96,7 +96,7 @@ absl::Status CheckNoEarlierRun(const std::string& out_dir) {
   }
   if (found.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(
-      out_dir, " already holds a run (", absl::StrJoin(found, ", "),
+      out_dir, " already contains a run (", absl::StrJoin(found, ", "),
       "), which a new run would replace. Pass --resume to continue it, --out DIR to write "
       "elsewhere, or move the folder away to start over"));
 }

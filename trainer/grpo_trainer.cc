@@ -640,11 +640,11 @@ absl::Status GrpoTrainer::SaveCheckpoint() {
   return FinishCheckpointSave(config_.out_dir);
 }
 
-absl::Status GrpoTrainer::CheckWeightsBeforeSave(const std::string& what) const {
+absl::Status GrpoTrainer::CheckWeightsBeforeSave(const std::string& artifact) const {
   std::optional<std::string> name = FirstNonFiniteParameter(*policy_.model);
   if (!name) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(
-      "after step ", step_, ", tensor ", *name, " holds NaN or infinite values, so the ", what,
+      "after step ", step_, ", tensor ", *name, " contains NaN or infinite values, so the ", artifact,
       " is not saved and earlier saves are kept; lower optimizer.lr or set "
       "optimizer.max_grad_norm"));
 }

@@ -84,8 +84,8 @@ class GrpoTrainer {
   // Whether this process writes logs, samples and checkpoints: rank 0, or the only process.
   bool IsMainRank() const;
   absl::Status Setup(bool resume);
-  // An error when a weight is NaN or infinite, so that `what` is not saved.
-  absl::Status CheckWeightsBeforeSave(const std::string& what) const;
+  // Returns an error when a weight is NaN or infinite, so that `artifact` is not saved.
+  absl::Status CheckWeightsBeforeSave(const std::string& artifact) const;
   // Rolls out B prompts, and with grpo.dynamic_sampling more rounds of B until B groups have
   // unequal rewards or max_sampling_rounds is reached. Sets the group counts and timings of m.
   absl::StatusOr<StepRollout> SampleStep(StepMetrics& m);

@@ -1,7 +1,8 @@
 /* Reward plugins for plugin_reward_test, one per TEST_PLUGIN_MODE_* definition:
  *   good              scores the completion's length; abstains on "abstain"; score_batch fails
  *                     on "fail"; create fails when the options contain "fail_create". The
- *                     completions "crash", "abort", "exit", "hang" and "nan" do what they say.
+ *                     completions "crash", "abort", "exit" and "hang" do that, and "nan"
+ *                     scores NaN.
  *   bad_version       fills abi_version = 999
  *   no_entry_point    exports no aha_reward_plugin_get_api
  *   refuses_version   returns nonzero from aha_reward_plugin_get_api */
