@@ -24,9 +24,9 @@ absl::StatusOr<std::string> BeginCheckpointSave(const std::string& out_dir);
 absl::Status FinishCheckpointSave(const std::string& out_dir);
 
 // For --resume: the path of the checkpoint to continue from, or "" when OUT has none.
-// When an interrupted save left the newest complete checkpoint in checkpoint.tmp or
-// checkpoint.old, that folder is returned; with `recover` it is first moved back to
-// OUT/checkpoint and a line reports the move. A checkpoint folder without its trainer_state.json is an
+// An interrupted save may leave the newest complete checkpoint in checkpoint.tmp or
+// checkpoint.old, and then that folder is returned. With `recover` it is first moved back to
+// OUT/checkpoint, and a line reports the move. A checkpoint folder without its trainer_state.json is an
 // error: it is neither resumed nor replaced.
 absl::StatusOr<std::string> FindCheckpointToResume(const std::string& out_dir, bool recover);
 

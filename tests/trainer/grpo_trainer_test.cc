@@ -77,7 +77,21 @@ class GrpoTrainerTest : public ::testing::Test {
     torch::set_num_threads(1);
 
     // A random tiny model over digits; '7' is as likely as any other digit at the start.
-    auto tokenizer = CharTokenizer::FromAlphabet({"<|endoftext|>"}, "0123456789 q:");
+    WriteTinyModel((dir_ / "base").string(), "0123456789 q:");
+    if (HasFatalFailure()) return;
+
+    std::ofstream data(dir_ / "prompts.jsonl");
+    for (int i = 0; i < 16; ++i) {
+      data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\", \"flat\": "
+           << (i % 3 == 0 ? "true" : "false") << "}\n";
+    }
+  }
+
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Writes a random 2-layer model with a character tokenizer over `alphabet` to `model_dir`.
+  static void WriteTinyModel(const std::string& model_dir, const std::string& alphabet) {
+    auto tokenizer = CharTokenizer::FromAlphabet({"<|endoftext|>"}, alphabet);
     ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
     ModelConfig c;
     c.vocab_size = tokenizer->VocabSize();
@@ -93,18 +107,10 @@ class GrpoTrainerTest : public ::testing::Test {
     c.eos_token_ids = {0};
     CausalLm model(c);
     InitializeWeights(*model, 0.02, 3);
-    const std::string model_dir = (dir_ / "base").string();
     ASSERT_TRUE(tokenizer->Save(model_dir).ok());
-    ASSERT_TRUE(SavePolicy(model, model_dir, model_dir, {torch::kFloat32}).ok());
-
-    std::ofstream data(dir_ / "prompts.jsonl");
-    for (int i = 0; i < 16; ++i) {
-      data << "{\"question\": \"q" << i << ":\", \"answer\": \"7\", \"flat\": "
-           << (i % 3 == 0 ? "true" : "false") << "}\n";
-    }
+    absl::Status saved = SavePolicy(model, model_dir, model_dir, {torch::kFloat32});
+    ASSERT_TRUE(saved.ok()) << saved;
   }
-
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Writes a config whose out_dir is `out` and returns its path.
   std::string WriteConfig(const std::string& out, int steps) {
@@ -325,31 +331,15 @@ TEST_F(GrpoTrainerTest, FailedStepKeepsEarlierSteps) {
 }
 
 TEST_F(GrpoTrainerTest, ReferenceWithOtherVocabularyIsConfigError) {
-  auto tokenizer = CharTokenizer::FromAlphabet({"<|endoftext|>"}, "0123456789");
-  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
-  ModelConfig c;
-  c.vocab_size = tokenizer->VocabSize();
-  c.hidden_size = 32;
-  c.intermediate_size = 64;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 4;
-  c.num_key_value_heads = 2;
-  c.head_dim = 8;
-  c.max_position_embeddings = 64;
-  c.attention_bias = true;
-  c.tie_word_embeddings = true;
-  c.eos_token_ids = {0};
-  CausalLm other(c);
   const std::string other_dir = (dir_ / "other").string();
-  ASSERT_TRUE(tokenizer->Save(other_dir).ok());
-  absl::Status saved = SavePolicy(other, other_dir, other_dir, {torch::kFloat32});
-  ASSERT_TRUE(saved.ok()) << saved;
+  WriteTinyModel(other_dir, "0123456789");
+  if (HasFatalFailure()) return;
 
   const std::string path = WriteConfig("reference", 1);
   EditConfig(path, {{"/base}", "/base, reference_path: " + other_dir + "}"},
                     {"eps_high: 0.28}", "eps_high: 0.28, kl_beta: 0.1}"}});
   auto config = LoadGrpoRunConfig(path);
-  ASSERT_TRUE(config.ok()) << config.status() << "\n" << std::ifstream(path).rdbuf();
+  ASSERT_TRUE(config.ok()) << config.status();
   auto trainer = GrpoTrainer::Create(*config, false, nullptr);
   ASSERT_FALSE(trainer.ok());
   EXPECT_NE(trainer.status().message().find("policy.reference_path"), std::string::npos)
