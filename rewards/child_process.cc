@@ -51,7 +51,14 @@ void KillLiveGroups() {
   }
 }
 
+// Spawns between posix_spawnp and RegisterLiveGroup. A stop signal in that window used to end
+// aha and leave the new child running. The spawning thread now blocks the stop signals, so a
+// handler runs on another thread and can wait for the registration.
+std::atomic<int> spawns_in_flight{0};
+
 void OnStopSignal(int signal) {
+  while (spawns_in_flight.load() > 0) {
+  }
   KillLiveGroups();
   for (int i = 0; i < 3; ++i) {
     if (kStopSignals[i] == signal) sigaction(signal, &saved_stop_actions[i], nullptr);
@@ -88,6 +95,27 @@ void UnregisterLiveGroup(pid_t pid) {
     if (group.compare_exchange_strong(expected, 0)) return;
   }
 }
+
+// Marks a spawn in flight and blocks the stop signals on this thread until the new child is
+// registered.
+class ScopedSpawnWindow {
+ public:
+  ScopedSpawnWindow() {
+    InstallStopHandlers();
+    sigset_t stop;
+    sigemptyset(&stop);
+    for (int signal : kStopSignals) sigaddset(&stop, signal);
+    pthread_sigmask(SIG_BLOCK, &stop, &old_mask_);
+    spawns_in_flight.fetch_add(1);
+  }
+  ~ScopedSpawnWindow() {
+    spawns_in_flight.fetch_sub(1);
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+  }
+
+ private:
+  sigset_t old_mask_;
+};
 
 class ScopedSigpipeBlock {
  public:
@@ -162,7 +190,12 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
   c_argv.push_back(nullptr);
 
   pid_t pid = -1;
-  int error = posix_spawnp(&pid, c_argv[0], &actions, &attributes, c_argv.data(), environ);
+  int error = 0;
+  {
+    ScopedSpawnWindow window;
+    error = posix_spawnp(&pid, c_argv[0], &actions, &attributes, c_argv.data(), environ);
+    if (error == 0) RegisterLiveGroup(pid);
+  }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attributes);
   close(to_child[0]);
@@ -179,8 +212,6 @@ absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Spawn(
     return absl::FailedPreconditionError(absl::StrCat("cannot start [", absl::StrJoin(argv, ", "),
                                                       "]: ", ErrnoMessage(error), hint));
   }
-  InstallStopHandlers();
-  RegisterLiveGroup(pid);
   fcntl(to_child[1], F_SETFL, fcntl(to_child[1], F_GETFL) | O_NONBLOCK);
   fcntl(from_child[0], F_SETFL, fcntl(from_child[0], F_GETFL) | O_NONBLOCK);
   return std::unique_ptr<ChildProcess>(new ChildProcess(pid, to_child[1], from_child[0]));
