@@ -19,6 +19,33 @@ std::string LineOf(const YAML::Node& node) {
   return absl::StrCat(":", node.Mark().line + 1);
 }
 
+// A copy of `node` whose nodes carry no position. An override's value is parsed from the
+// command line, so its positions count lines of the flag's text. Errors about it must not
+// name that line of the config file.
+YAML::Node WithoutPositions(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      YAML::Node out(node.Scalar());
+      out.SetTag(node.Tag());  // "!" marks a quoted string (base/yaml_json.h)
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      YAML::Node out(YAML::NodeType::Sequence);
+      for (const YAML::Node& item : node) out.push_back(WithoutPositions(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      YAML::Node out(YAML::NodeType::Map);
+      for (const auto& entry : node) {
+        out[WithoutPositions(entry.first)] = WithoutPositions(entry.second);
+      }
+      return out;
+    }
+    default:
+      return YAML::Node(node.Type());
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<YamlMap> YamlMap::Create(const YAML::Node& node, std::string file,
@@ -135,7 +162,7 @@ absl::Status ApplyYamlOverrides(YAML::Node& root, const std::vector<std::string>
     std::vector<std::string> keys = absl::StrSplit(assignment.substr(0, eq), '.');
     YAML::Node value;
     try {
-      value = YAML::Load(assignment.substr(eq + 1));
+      value = WithoutPositions(YAML::Load(assignment.substr(eq + 1)));
     } catch (const YAML::Exception& e) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid value in override '", assignment, "': ", e.what()));

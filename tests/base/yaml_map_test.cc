@@ -170,5 +170,22 @@ TEST(YamlOverrideTest, RejectsMalformedAssignments) {
   EXPECT_EQ(root["b"]["c"].as<int>(), 2);
 }
 
+TEST(YamlOverrideTest, ErrorsAboutAnOverrideNameNoLineOfTheFile) {
+  YAML::Node root = YAML::Load("run:\n  seed: 1\ngrpo:\n  steps: 5\n");
+  ASSERT_TRUE(ApplyYamlOverrides(root, {"grpo.steps=[1, {a: 2}]", "run.note='7'"}).ok());
+  auto grpo = YamlMap::Create(root["grpo"], "c.yaml", "grpo");
+  ASSERT_TRUE(grpo.ok());
+  int64_t steps = 0;
+  absl::Status status = grpo->Read("steps", steps);
+  EXPECT_EQ(status.message(), "c.yaml: grpo.steps must be an integer") << status.message();
+  // The file's own values keep their lines, and a quoted override stays a string.
+  auto run = YamlMap::Create(root["run"], "c.yaml", "run");
+  ASSERT_TRUE(run.ok());
+  EXPECT_EQ(run->Error("seed", "is bad").message(), "c.yaml:2: run.seed is bad");
+  EXPECT_EQ(root["run"]["note"].Tag(), "!");
+  EXPECT_EQ(root["run"]["note"].as<std::string>(), "7");
+  EXPECT_EQ(root["grpo"]["steps"][1]["a"].as<int>(), 2);
+}
+
 }  // namespace
 }  // namespace aha
