@@ -77,6 +77,8 @@ absl::Status Generate(const ParsedFlags& flags) {
 
   std::vector<int32_t> ids = policy.tokenizer->Encode(*prompt);
   if (ids.empty()) return absl::InvalidArgumentError("--prompt encodes to no tokens");
+  RETURN_IF_ERROR(CheckPromptFitsContext(static_cast<int64_t>(ids.size()), policy.config,
+                                         "--prompt"));
   GroupSamplerOptions options;
   options.group_size = n;
   options.max_new_tokens = max_new;
@@ -98,6 +100,10 @@ absl::Status Generate(const ParsedFlags& flags) {
                 static_cast<long long>(row), static_cast<long long>(tokens.size()),
                 FinishReasonName(rollouts.finish_reasons[row]), prompt->c_str(),
                 policy.tokenizer->Decode(tokens).c_str());
+  }
+  if (rollouts.context_stops > 0) {
+    std::printf("%s\n", ContextStopWarning(rollouts.context_stops, policy.config.max_position_embeddings,
+                                            "--max-new-tokens").c_str());
   }
   return absl::OkStatus();
 }

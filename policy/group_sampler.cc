@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace aha {
 namespace {
 
@@ -106,6 +108,22 @@ std::pair<torch::Tensor, torch::Tensor> LeftPad(const std::vector<std::vector<in
   return {ids.to(device), mask.to(device)};
 }
 
+absl::Status CheckPromptFitsContext(int64_t prompt_tokens, const ModelConfig& config,
+                                    const std::string& what) {
+  const int64_t context = config.max_position_embeddings;
+  if (context <= 0 || prompt_tokens < context) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, ": the prompt has ", prompt_tokens, " tokens, which leaves no room for a "
+      "completion in the model's context of ", context, " tokens (max_position_embeddings in "
+      "config.json). Shorten the prompt or its template"));
+}
+
+std::string ContextStopWarning(int64_t stops, int64_t context, const std::string& key) {
+  return absl::StrCat("warning: ", stops, " completions stopped at the model's context of ",
+                      context, " tokens (max_position_embeddings, prompt included) before ", key,
+                      "; lower ", key, " or shorten the prompts to keep them within it");
+}
+
 GroupSampler::GroupSampler(CausalLm model, const Tokenizer* tokenizer)
     : model_(std::move(model)), tokenizer_(tokenizer) {}
 
@@ -120,7 +138,13 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
   const int64_t c_max = options.max_new_tokens;
   TORCH_CHECK(b > 0 && g > 0 && c_max > 0, "Sample needs prompts, group_size > 0 and "
               "max_new_tokens > 0");
-  for (const auto& prompt : prompts) TORCH_CHECK(!prompt.empty(), "a prompt is empty");
+  // Tokens a row may hold, prompt included; 0 means no limit.
+  const int64_t context = model_->config().max_position_embeddings;
+  for (const auto& prompt : prompts) {
+    TORCH_CHECK(!prompt.empty(), "a prompt is empty");
+    TORCH_CHECK(context <= 0 || static_cast<int64_t>(prompt.size()) < context, "a prompt of ",
+                prompt.size(), " tokens fills the model's context of ", context, " tokens");
+  }
   TORCH_CHECK(options.stop_strings.empty() || tokenizer_ != nullptr,
               "stop strings need a tokenizer");
   const torch::Device device = model_->LmHeadWeight().device();
@@ -149,6 +173,7 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
   std::vector<std::vector<float>> logprobs(n);
   std::vector<FinishReason> finish(n, FinishReason::kLength);
   std::vector<char> done(n, 0);
+  int64_t context_stops = 0;
   std::vector<std::string> tails(n);
   size_t tail_keep = 0;
   for (const auto& s : options.stop_strings) tail_keep = std::max(tail_keep, s.size() + 16);
@@ -191,9 +216,15 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
         std::string piece = tokenizer_->Decode({static_cast<int32_t>(token)});
         stop = AppendAndCheckStop(tails[row], piece, options.stop_strings, tail_keep);
       }
+      const bool context_full =
+          context > 0 && prompt_lengths[row / g] + static_cast<int64_t>(tokens[row].size()) >=
+                             context;
       if (stop) {
         done[row] = 1;
         finish[row] = FinishReason::kStop;
+      } else if (context_full) {
+        done[row] = 1;  // finish stays kLength
+        if (step + 1 < c_max) ++context_stops;
       } else {
         alive.push_back(row);
       }
@@ -223,6 +254,7 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
   Rollouts out;
   out.group_size = g;
   out.decode_steps = steps;
+  out.context_stops = context_stops;
   out.prompt_ids = prompt_ids.repeat_interleave(g, 0);
   out.prompt_mask = prompt_mask.repeat_interleave(g, 0);
   int64_t c = 1;

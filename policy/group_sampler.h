@@ -13,8 +13,10 @@
 
 #include <torch/types.h>
 
+#include "absl/status/status.h"
 #include "base/finish_reason.h"
 #include "base/progress.h"
+#include "policy/model_config.h"
 #include "policy/sampling.h"
 #include "policy/tokenizer.h"
 #include "policy/transformer.h"
@@ -50,6 +52,10 @@ struct Rollouts {
   std::vector<int64_t> completion_lengths;   // (N)
   int64_t generated_tokens = 0;     // sum of completion_lengths
   int64_t decode_steps = 0;
+  // Rows stopped by the model's context (max_position_embeddings tokens, prompt included)
+  // before max_new_tokens; their finish reason is kLength. Like decode_steps, a count of the
+  // sampling work, kept whole when groups are selected.
+  int64_t context_stops = 0;
 };
 
 class GroupSampler {
@@ -58,6 +64,9 @@ class GroupSampler {
   GroupSampler(CausalLm model, const Tokenizer* tokenizer);
 
   // Samples G completions for each prompt (token ids, no padding). Runs without autograd.
+  // A row also stops when prompt and completion fill the model's max_position_embeddings,
+  // as vLLM stops at max_model_len. Every prompt must be shorter than that
+  // (CheckPromptFitsContext).
   Rollouts Sample(const std::vector<std::vector<int32_t>>& prompts,
                   const GroupSamplerOptions& options, Progress* progress = nullptr);
 
@@ -65,6 +74,16 @@ class GroupSampler {
   CausalLm model_;
   const Tokenizer* tokenizer_;
 };
+
+// Returns an error naming `what` (an example id, say) when a prompt of `prompt_tokens`
+// tokens leaves no room for a completion within `config.max_position_embeddings`. A
+// max_position_embeddings of 0 means no limit.
+absl::Status CheckPromptFitsContext(int64_t prompt_tokens, const ModelConfig& config,
+                                    const std::string& what);
+
+// The warning for `stops` rows that Rollouts::context_stops counted; `key` names the
+// max_new_tokens setting (a config key or a flag).
+std::string ContextStopWarning(int64_t stops, int64_t context, const std::string& key);
 
 // Returns `options` with the tokenizer's EOS ids (unless options already lists some) and its pad
 // id filled in; without a pad token the first EOS id pads.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 
 #include <torch/torch.h>
 
@@ -162,6 +163,7 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
   policy.model->eval();
   torch::NoGradGuard no_grad;
   const int64_t total = static_cast<int64_t>(examples.size());
+  int64_t context_stops = 0;
   progress->Begin("eval", total);
   for (int64_t first = 0; first < total; first += options.batch_prompts) {
     const int64_t count = std::min(options.batch_prompts, total - first);
@@ -175,6 +177,7 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
       return batch.status();
     }
     AddBatch(*batch, rewards, format_index, options.samples_per_prompt, totals);
+    context_stops += batch->rollouts.context_stops;
     for (size_t row = 0; row < batch->samples.size() &&
                          static_cast<int64_t>(metrics.kept_samples.size()) < options.keep_samples;
          ++row) {
@@ -187,6 +190,10 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
   }
   progress->End();
   if (was_training) policy.model->train();
+  if (context_stops > 0) {
+    std::printf("%s\n", ContextStopWarning(context_stops, policy.config.max_position_embeddings,
+                                            "eval.max_new_tokens").c_str());
+  }
 
   metrics.prompts = total;
   metrics.samples = total * options.samples_per_prompt;

@@ -490,6 +490,12 @@ absl::StatusOr<GrpoTrainer::StepRollout> GrpoTrainer::SampleStep(StepMetrics& m)
     if (static_cast<int64_t>(kept.size()) >= b) break;
   }
 
+  context_stops_ = rollout.sampled.rollouts.context_stops;
+  if (context_stops_ > 0 && step_ - last_context_warning_ >= 10) {
+    last_context_warning_ = step_;
+    std::printf("%s\n", ContextStopWarning(context_stops_, policy_.config.max_position_embeddings,
+                                            "grpo.max_new_tokens").c_str());
+  }
   m.groups_sampled = static_cast<int64_t>(rollout.sampled.examples.size());
   m.zero_variance_groups =
       static_cast<double>(m.groups_sampled - static_cast<int64_t>(kept.size())) /
@@ -587,9 +593,10 @@ void GrpoTrainer::WriteSamples(const RolloutBatch& batch, const torch::Tensor& a
 void GrpoTrainer::WarnAboutStep(const StepMetrics& m) {
   if (m.truncated_fraction > 0.5 && step_ - last_truncation_warning_ >= 10) {
     last_truncation_warning_ = step_;
-    std::printf("warning: %.0f%% of completions hit grpo.max_new_tokens = %lld; their rewards "
+    std::printf("warning: %.0f%% of completions hit grpo.max_new_tokens = %lld%s; their rewards "
                 "judge unfinished answers. Raise max_new_tokens or set grpo.mask_truncated\n",
-                100 * m.truncated_fraction, static_cast<long long>(config_.grpo.max_new_tokens));
+                100 * m.truncated_fraction, static_cast<long long>(config_.grpo.max_new_tokens),
+                context_stops_ > 0 ? " or the model's context" : "");
   }
   if (m.reward_errors > 0) {
     std::printf("warning: step %lld: %lld reward errors (failed batches or non-finite scores, "

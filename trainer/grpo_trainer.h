@@ -117,6 +117,8 @@ class GrpoTrainer {
   int64_t step_ = 0;
   int64_t skipped_updates_in_a_row_ = 0;
   int64_t last_truncation_warning_ = -1000;
+  int64_t last_context_warning_ = -1000;
+  int64_t context_stops_ = 0;  // of the last rollout (Rollouts::context_stops)
   int64_t last_variance_warning_ = -1000;
 };
 

@@ -27,6 +27,8 @@ absl::StatusOr<RolloutBatch> RolloutAndScore(Policy& policy,
       return absl::InvalidArgumentError(
           absl::StrCat("example ", example.id, " renders to an empty prompt"));
     }
+    RETURN_IF_ERROR(CheckPromptFitsContext(static_cast<int64_t>(ids.size()), policy.config,
+                                           absl::StrCat("example ", example.id)));
     prompt_ids.push_back(std::move(ids));
     batch.prompts.push_back(std::move(prompt));
   }
@@ -121,6 +123,7 @@ RolloutBatch SelectGroups(const RolloutBatch& batch, absl::Span<const int64_t> g
   out.seconds_generate = batch.seconds_generate;
   out.seconds_reward = batch.seconds_reward;
   out.rollouts.decode_steps = r.decode_steps;
+  out.rollouts.context_stops = r.context_stops;
   for (int64_t group : groups) {
     out.examples.push_back(batch.examples[group]);
     out.prompts.push_back(batch.prompts[group]);
@@ -180,6 +183,7 @@ void AppendGroups(RolloutBatch& batch, const RolloutBatch& more, int64_t pad_id)
   AppendAll(r.completion_lengths, m.completion_lengths);
   r.generated_tokens += m.generated_tokens;
   r.decode_steps += m.decode_steps;
+  r.context_stops += m.context_stops;
 }
 
 }  // namespace aha

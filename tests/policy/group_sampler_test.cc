@@ -205,5 +205,48 @@ TEST(GroupSamplerTest, StopStringEndsSampleWithStopReason) {
   }
 }
 
+
+TEST(GroupSamplerTest, RowsStopWhereTheContextIsFull) {
+  // max_position_embeddings is no weight shape, so both models get the same weights.
+  ModelConfig config = TinyQwen2Config();
+  CausalLm unlimited = MakeRandomModel(config, 31);
+  config.max_position_embeddings = 10;
+  CausalLm limited = MakeRandomModel(config, 31);
+  GroupSamplerOptions o = BaseOptions();  // 12 new tokens, no EOS
+  Rollouts full = GroupSampler(unlimited, nullptr).Sample(kPrompts, o);
+  Rollouts cut = GroupSampler(limited, nullptr).Sample(kPrompts, o);
+
+  // Prompts of 5 and 3 tokens leave 5 and 7 completion tokens in a context of 10.
+  EXPECT_EQ(full.context_stops, 0);
+  EXPECT_EQ(cut.context_stops, 2 * o.group_size);
+  for (int64_t row = 0; row < 2 * o.group_size; ++row) {
+    const int64_t room = row < o.group_size ? 5 : 7;
+    ASSERT_EQ(cut.completion_lengths[row], room) << "row " << row;
+    EXPECT_EQ(cut.finish_reasons[row], FinishReason::kLength);
+    std::vector<int64_t> prefix = RowTokens(full, row);
+    prefix.resize(room);
+    EXPECT_EQ(RowTokens(cut, row), prefix) << "row " << row;
+  }
+
+  // A max_new_tokens that ends exactly at the context is no context stop.
+  o.max_new_tokens = 5;
+  Rollouts exact = GroupSampler(limited, nullptr).Sample({kPrompts[0]}, o);
+  EXPECT_EQ(exact.context_stops, 0);
+  EXPECT_EQ(exact.completion_lengths[0], 5);
+}
+
+TEST(GroupSamplerTest, PromptThatFillsTheContextIsAnError) {
+  ModelConfig config = TinyQwen2Config();
+  config.max_position_embeddings = 10;
+  EXPECT_TRUE(CheckPromptFitsContext(9, config, "example 7").ok());
+  absl::Status status = CheckPromptFitsContext(10, config, "example 7");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("example 7: the prompt has 10 tokens"), std::string::npos)
+      << status.message();
+  EXPECT_NE(status.message().find("max_position_embeddings"), std::string::npos);
+  config.max_position_embeddings = 0;  // unknown: no limit
+  EXPECT_TRUE(CheckPromptFitsContext(100000, config, "example 7").ok());
+}
+
 }  // namespace
 }  // namespace aha
