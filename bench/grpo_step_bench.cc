@@ -114,9 +114,11 @@ BenchModel QwenShapedModel() {
 }
 
 // Writes the model with random weights (float32) and its vocabulary without an EOS token, so
-// that every completion runs to exactly C tokens in aha and in the peer.
+// that every completion runs to exactly C tokens in aha and in the peer. config.json names no
+// EOS either: generation would fall back to its eos_token_id.
 absl::Status SaveModelFolder(BenchModel model, const std::string& dir) {
   model.vocab.eos.clear();
+  model.config.eos_token_ids.clear();
   if (!model.vocab.pad) model.vocab.pad = model.vocab.tokens.front();
   ASSIGN_OR_RETURN(CharTokenizer tokenizer, CharTokenizer::Create(model.vocab));
   if (tokenizer.VocabSize() != model.config.vocab_size) {
