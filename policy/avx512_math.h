@@ -8,12 +8,35 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
+
+#include <c10/util/BFloat16.h>
 
 namespace aha {
 
 // Returns a mask of the first min(count, 16) lanes.
 __attribute__((target("avx512f"), always_inline)) inline __mmask16 FirstLanes(int64_t count) {
   return count >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << count) - 1);
+}
+
+// Loads 16 elements as float32. A bfloat16 is the top half of a float32's bits.
+__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const c10::BFloat16* p) {
+  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
+}
+
+// Loads the first `count` (below 16) elements as float32, zero beyond them.
+template <typename T>
+__attribute__((target("avx512f"), always_inline)) inline __m512 LoadTail(const T* p,
+                                                                         int64_t count) {
+  T buffer[16];
+  std::memset(static_cast<void*>(buffer), 0, sizeof(buffer));
+  std::memcpy(static_cast<void*>(buffer), p, count * sizeof(T));
+  return Load16(buffer);
 }
 
 // Returns e^x on 16 lanes: 2^n * p(r) with x = n ln 2 + r and a degree-6 polynomial for e^r on

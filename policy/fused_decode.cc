@@ -25,40 +25,42 @@ namespace {
 
 std::atomic<int64_t> fused_steps{0};
 
-bool IsCpuFloatContiguous(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat32 &&
-         t.is_contiguous();
+bool IsCpuContiguous(const torch::Tensor& t, torch::ScalarType dtype) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == dtype && t.is_contiguous();
 }
 
 // Attention of R query heads over one key/value head: the prompt's keys where `mask` is true,
-// then `keys` completion keys. q, out: (R, D); prompt_k/v: (P, D); completion_k/v: (keys, D);
-// scores: scratch of R * (P + keys).
+// then `keys` completion keys. The keys and values are of the cache type T (float or
+// bfloat16). q, out: (R, D); prompt_k/v: (P, D); completion_k/v: (keys, D); scores: scratch
+// of R * (P + keys).
+template <typename T>
 struct HeadsTask {
   const float* q;
   int64_t r, d;
-  const float* prompt_k;
-  const float* prompt_v;
+  const T* prompt_k;
+  const T* prompt_v;
   const bool* mask;
   int64_t p;
-  const float* completion_k;
-  const float* completion_v;
+  const T* completion_k;
+  const T* completion_v;
   int64_t keys;
   float* scores;
   float* out;
 
   int64_t length() const { return p + keys; }
   bool readable(int64_t j) const { return j >= p || mask[j]; }
-  const float* key(int64_t j) const {
+  const T* key(int64_t j) const {
     return j < p ? prompt_k + j * d : completion_k + (j - p) * d;
   }
-  const float* value(int64_t j) const {
+  const T* value(int64_t j) const {
     return j < p ? prompt_v + j * d : completion_v + (j - p) * d;
   }
 };
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
-void AttendHeadsPortable(const HeadsTask& t) {
+template <typename T>
+void AttendHeadsPortable(const HeadsTask<T>& t) {
   const int64_t s = t.length(), d = t.d;
   for (int64_t head = 0; head < t.r; ++head) {
     const float* q = t.q + head * d;
@@ -66,8 +68,8 @@ void AttendHeadsPortable(const HeadsTask& t) {
     float max_score = kMinusInfinity;
     for (int64_t j = 0; j < s; ++j) {
       float dot = 0;
-      const float* key = t.key(j);
-      for (int64_t i = 0; i < d; ++i) dot += q[i] * key[i];
+      const T* key = t.key(j);
+      for (int64_t i = 0; i < d; ++i) dot += q[i] * static_cast<float>(key[i]);
       row[j] = t.readable(j) ? dot : kMinusInfinity;
       max_score = std::max(max_score, row[j]);
     }
@@ -77,8 +79,8 @@ void AttendHeadsPortable(const HeadsTask& t) {
     std::fill(o, o + d, 0.0f);
     for (int64_t j = 0; j < s; ++j) {
       const float weight = row[j] / total;
-      const float* value = t.value(j);
-      for (int64_t i = 0; i < d; ++i) o[i] += weight * value[i];
+      const T* value = t.value(j);
+      for (int64_t i = 0; i < d; ++i) o[i] += weight * static_cast<float>(value[i]);
     }
   }
 }
@@ -117,8 +119,8 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 SumEach(const __
 // Sets scores[j] = q . keys[j] for j < count: q (D), keys (count, D), D = 16 * kChunks. The
 // chunk count is a template argument so that the 16 sums stay in registers. Head sizes up to
 // 128 (8 chunks) are instantiated.
-template <int kChunks>
-__attribute__((target("avx512f"))) void ScoreKeysAvx512(const float* q, const float* keys,
+template <int kChunks, typename T>
+__attribute__((target("avx512f"))) void ScoreKeysAvx512(const float* q, const T* keys,
                                                          int64_t count, float* scores) {
   constexpr int64_t d = kChunks * 16;
   __m512 query[kChunks];
@@ -128,10 +130,10 @@ __attribute__((target("avx512f"))) void ScoreKeysAvx512(const float* q, const fl
     __m512 acc[16];
     for (int k = 0; k < 16; ++k) {
       // Keys past the end read the last key again, and their lanes are not stored.
-      const float* key = keys + (j + std::min<int64_t>(k, block - 1)) * d;
-      acc[k] = _mm512_mul_ps(query[0], _mm512_loadu_ps(key));
+      const T* key = keys + (j + std::min<int64_t>(k, block - 1)) * d;
+      acc[k] = _mm512_mul_ps(query[0], Load16(key));
       for (int c = 1; c < kChunks; ++c) {
-        acc[k] = _mm512_fmadd_ps(query[c], _mm512_loadu_ps(key + c * 16), acc[k]);
+        acc[k] = _mm512_fmadd_ps(query[c], Load16(key + c * 16), acc[k]);
       }
     }
     _mm512_mask_storeu_ps(scores + j, FirstLanes(block), SumEach(acc));
@@ -140,8 +142,8 @@ __attribute__((target("avx512f"))) void ScoreKeysAvx512(const float* q, const fl
 
 // AttendHeadsPortable for D = 16 * kChunks: scores 16 keys at a time, and the exponentials and
 // the weighted sum of values in vectors.
-template <int kChunks>
-__attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
+template <int kChunks, typename T>
+__attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask<T>& t) {
   constexpr int64_t d = kChunks * 16;
   const int64_t s = t.length();
   for (int64_t head = 0; head < t.r; ++head) {
@@ -158,9 +160,9 @@ __attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
     for (int c = 0; c < kChunks; ++c) acc[c] = _mm512_setzero_ps();
     for (int64_t j = 0; j < s; ++j) {
       const __m512 weight = _mm512_set1_ps(row[j] * inverse);
-      const float* value = t.value(j);
+      const T* value = t.value(j);
       for (int c = 0; c < kChunks; ++c) {
-        acc[c] = _mm512_fmadd_ps(weight, _mm512_loadu_ps(value + c * 16), acc[c]);
+        acc[c] = _mm512_fmadd_ps(weight, Load16(value + c * 16), acc[c]);
       }
     }
     for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(t.out + head * d + c * 16, acc[c]);
@@ -169,7 +171,8 @@ __attribute__((target("avx512f"))) void AttendHeadsAvx512(const HeadsTask& t) {
 
 // Runs AttendHeadsAvx512 for head sizes 16, 32, ..., 128 and returns true. Returns false for
 // other sizes.
-bool AttendHeadsAvx512(const HeadsTask& t) {
+template <typename T>
+bool AttendHeadsAvx512(const HeadsTask<T>& t) {
   switch (t.d) {
     case 16: AttendHeadsAvx512<1>(t); return true;
     case 32: AttendHeadsAvx512<2>(t); return true;
@@ -185,39 +188,50 @@ bool AttendHeadsAvx512(const HeadsTask& t) {
 
 #else
 
-bool AttendHeadsAvx512(const HeadsTask&) { return false; }
+template <typename T>
+bool AttendHeadsAvx512(const HeadsTask<T>&) { return false; }
 
 #endif
 
-void AttendHeads(const HeadsTask& task) {
+template <typename T>
+void AttendHeads(const HeadsTask<T>& task) {
   if (!CpuHasAvx512() || !AttendHeadsAvx512(task)) AttendHeadsPortable(task);
 }
 
 float* Data(const torch::Tensor& t) { return t.data_ptr<float>(); }
 
-// The modules' products of x (N, In), one new (N, Out_i) tensor each. Rows that fit the AVX-512
-// loop run all products in one parallel region; other rows take aha::Linear per module.
+// Returns `t` as float32: itself, or a float32 copy of bfloat16 norm weights.
+torch::Tensor AsFloat(const torch::Tensor& t) {
+  return t.scalar_type() == torch::kFloat32 ? t : t.to(torch::kFloat32);
+}
+
+// Returns the modules' products of the float32 x (N, In), one new float32 (N, Out_i) tensor
+// each, for weights of type T. Rows that fit the AVX-512 loop run all products in one parallel
+// region. Other rows take aha::Linear per module, in the weights' dtype.
+template <typename T>
 std::vector<torch::Tensor> Project(const torch::Tensor& x,
                                    std::initializer_list<const torch::nn::Linear*> modules) {
+  constexpr torch::ScalarType kType = c10::CppTypeToScalarType<T>::value;
   const int64_t n = x.size(0), k = x.size(1);
   std::vector<torch::Tensor> outputs;
   if (!SkinnyLinearAvailable() || n > kMaxSkinnyRows) {
+    const torch::Tensor x_in_weight_type = x.to(kType);
     for (const torch::nn::Linear* module : modules) {
-      outputs.push_back(Linear(*module, x).contiguous());
+      outputs.push_back(Linear(*module, x_in_weight_type).to(torch::kFloat32).contiguous());
     }
     return outputs;
   }
-  std::vector<SkinnyProduct> products;
+  std::vector<SkinnyProductOf<T>> products;
   for (const torch::nn::Linear* module : modules) {
     const torch::Tensor& weight = (*module)->weight;
     const torch::Tensor& bias = (*module)->bias;
-    TORCH_CHECK(IsCpuFloatContiguous(weight) && (!bias.defined() || IsCpuFloatContiguous(bias)),
-                "FusedDecodeStep: a projection's weight is not contiguous float32");
+    TORCH_CHECK(IsCpuContiguous(weight, kType) && (!bias.defined() || IsCpuContiguous(bias, kType)),
+                "FusedDecodeStep: a projection's weight is not contiguous ", kType);
     outputs.push_back(torch::empty({n, weight.size(0)}, x.options()));
-    products.push_back({Data(weight), bias.defined() ? Data(bias) : nullptr, weight.size(0),
-                        Data(outputs.back())});
+    products.push_back({weight.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
+                        weight.size(0), Data(outputs.back())});
   }
-  SkinnyLinearMany(Data(x), n, k, products);
+  SkinnyLinearMany(Data(x), n, k, absl::Span<const SkinnyProductOf<T>>(products));
   return outputs;
 }
 
@@ -228,9 +242,10 @@ struct AttentionDims {
 // Attention of each row's new query over its group's prompt keys (where `prompt_mask` is
 // true) and its own completion keys 0..step, as AttentionImpl::DecodeStep computes it.
 // q: (N, H, D), already scaled; out: (N, H, D). prefix_k/v: (B, K, P, D); completion_k/v:
-// (N, K, C_max, D); group_of_row: (N); prompt_mask: (B, P).
-void Attend(const float* q, const float* prefix_k, const float* prefix_v,
-            const float* completion_k, const float* completion_v,
+// (N, K, C_max, D), of the cache type T; group_of_row: (N); prompt_mask: (B, P).
+template <typename T>
+void Attend(const float* q, const T* prefix_k, const T* prefix_v,
+            const T* completion_k, const T* completion_v,
             const std::vector<int64_t>& group_of_row, const bool* prompt_mask,
             const AttentionDims& dims, float* out) {
   const int64_t d = dims.head_dim, p = dims.prompt, kh = dims.kv_heads;
@@ -246,34 +261,22 @@ void Attend(const float* q, const float* prefix_k, const float* prefix_v,
       const int64_t prompt_offset = (group * kh + head_kv) * p * d;
       const int64_t completion_offset = (n * kh + head_kv) * dims.capacity * d;
       const int64_t q_offset = (n * dims.heads + head_kv * r) * d;
-      AttendHeads({q + q_offset, r, d, prefix_k + prompt_offset, prefix_v + prompt_offset,
-                   prompt_mask + group * p, p, completion_k + completion_offset,
-                   completion_v + completion_offset, dims.keys, scores.data(), out + q_offset});
+      AttendHeads(HeadsTask<T>{q + q_offset, r, d, prefix_k + prompt_offset,
+                               prefix_v + prompt_offset, prompt_mask + group * p, p,
+                               completion_k + completion_offset,
+                               completion_v + completion_offset, dims.keys, scores.data(),
+                               out + q_offset});
     }
   });
 }
 
-}  // namespace
-
-bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv) {
-  static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_DECODE");
-  if (switched_off || torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
-  for (const torch::Tensor& parameter : decoder.parameters()) {
-    if (!IsCpuFloatContiguous(parameter)) return false;
-  }
-  for (const LayerKv& layer : kv) {
-    if (!IsCpuFloatContiguous(layer.prefix_k) || !IsCpuFloatContiguous(layer.prefix_v) ||
-        !IsCpuFloatContiguous(layer.completion_k) || !IsCpuFloatContiguous(layer.completion_v)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
-                              const torch::Tensor& ids, const torch::Tensor& cos_in,
-                              const torch::Tensor& sin_in, std::vector<LayerKv>& kv,
-                              const DecodeLayout& layout, int64_t step) {
+// Runs FusedDecodeStep for weights and caches of type T. Activations stay float32 within the
+// step, and a bfloat16 key or value is rounded once, when the cache stores it.
+template <typename T>
+torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
+                                const torch::Tensor& ids, const torch::Tensor& cos_in,
+                                const torch::Tensor& sin_in, std::vector<LayerKv>& kv,
+                                const DecodeLayout& layout, int64_t step) {
   const int64_t n = ids.size(0), e = config.hidden_size;
   const int64_t h = config.num_attention_heads, kh = config.num_key_value_heads;
   const int64_t d = config.head_dim;
@@ -281,7 +284,8 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   TORCH_CHECK(kv.size() == decoder.layer_list.size(), "FusedDecodeStep: ", kv.size(),
               " caches for ", decoder.layer_list.size(), " layers");
-  const torch::Tensor cos = cos_in.contiguous(), sin = sin_in.contiguous();
+  const torch::Tensor cos = cos_in.to(torch::kFloat32).contiguous();
+  const torch::Tensor sin = sin_in.to(torch::kFloat32).contiguous();
   const torch::Tensor prompt_mask = layout.prefix_mask.to(torch::kBool).contiguous();
   const int64_t groups = prompt_mask.size(0);
   TORCH_CHECK(layout.group_slots > 0, "FusedDecodeStep: the layout has no group slots");
@@ -300,9 +304,12 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
                 " of ", groups);
   }
 
-  torch::Tensor x = decoder.embed_tokens->weight.index_select(0, ids).contiguous();  // (N, E)
+  // (N, E) float32
+  torch::Tensor x =
+      decoder.embed_tokens->weight.index_select(0, ids).to(torch::kFloat32).contiguous();
   torch::Tensor normed = torch::empty({n, e}, x.options());
   torch::Tensor attended = torch::empty({n, h * d}, x.options());
+  std::vector<float> rotated(d);
   for (size_t layer_index = 0; layer_index < decoder.layer_list.size(); ++layer_index) {
     DecoderLayerImpl& layer = *decoder.layer_list[layer_index];
     AttentionImpl& attention = *layer.self_attn;
@@ -311,20 +318,20 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
     TORCH_CHECK(step < capacity, "FusedDecodeStep: step ", step, " beyond the cache's ",
                 capacity, " tokens");
 
-    RmsNormRows(Data(x), Data(layer.input_layernorm->weight), Data(normed), n, e, eps);
-    auto qkv = Project(normed, {&attention.q_proj, &attention.k_proj, &attention.v_proj});
+    RmsNormRows(Data(x), Data(AsFloat(layer.input_layernorm->weight)), Data(normed), n, e, eps);
+    auto qkv = Project<T>(normed, {&attention.q_proj, &attention.k_proj, &attention.v_proj});
     const torch::Tensor& q = qkv[0];  // (N, H * D)
     const torch::Tensor& k = qkv[1];  // (N, K * D)
     const torch::Tensor& v = qkv[2];
     if (!attention.q_norm.is_empty()) {
-      RmsNormRows(Data(q), Data(attention.q_norm->weight), Data(q), n * h, d, eps);
-      RmsNormRows(Data(k), Data(attention.k_norm->weight), Data(k), n * kh, d, eps);
+      RmsNormRows(Data(q), Data(AsFloat(attention.q_norm->weight)), Data(q), n * h, d, eps);
+      RmsNormRows(Data(k), Data(AsFloat(attention.k_norm->weight)), Data(k), n * kh, d, eps);
     }
     float* q_data = Data(q);
     const float* k_data = Data(k);
     const float* v_data = Data(v);
-    float* cache_k = Data(cache.completion_k);
-    float* cache_v = Data(cache.completion_v);
+    T* cache_k = cache.completion_k.data_ptr<T>();
+    T* cache_v = cache.completion_v.data_ptr<T>();
     for (int64_t row = 0; row < n; ++row) {
       const float* row_cos = Data(cos) + row * d;
       const float* row_sin = Data(sin) + row * d;
@@ -335,31 +342,62 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
       for (int64_t i = 0; i < h * d; ++i) q_data[row * h * d + i] *= scale;
       for (int64_t head = 0; head < kh; ++head) {
         const int64_t slot = ((row * kh + head) * capacity + step) * d;
-        std::copy_n(k_data + (row * kh + head) * d, d, cache_k + slot);
+        RotateVector(k_data + (row * kh + head) * d, row_cos, row_sin, rotated.data(), d);
+        std::copy_n(rotated.data(), d, cache_k + slot);
         std::copy_n(v_data + (row * kh + head) * d, d, cache_v + slot);
-        RotateVector(cache_k + slot, row_cos, row_sin, cache_k + slot, d);
       }
     }
     const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, step + 1};
-    Attend(q_data, Data(cache.prefix_k), Data(cache.prefix_v), cache_k, cache_v, group_of_row,
-           prompt_mask.data_ptr<bool>(), dims, Data(attended));
+    Attend<T>(q_data, cache.prefix_k.data_ptr<T>(), cache.prefix_v.data_ptr<T>(), cache_k,
+              cache_v, group_of_row, prompt_mask.data_ptr<bool>(), dims, Data(attended));
 
-    torch::Tensor residual = Project(attended, {&attention.o_proj})[0];  // (N, E)
+    torch::Tensor residual = Project<T>(attended, {&attention.o_proj})[0];  // (N, E)
     float* mid = Data(residual);
     const float* in = Data(x);
     for (int64_t i = 0; i < n * e; ++i) mid[i] += in[i];
 
-    RmsNormRows(mid, Data(layer.post_attention_layernorm->weight), Data(normed), n, e, eps);
-    auto gate_up = Project(normed, {&layer.mlp->gate_proj, &layer.mlp->up_proj});  // (N, I)
+    RmsNormRows(mid, Data(AsFloat(layer.post_attention_layernorm->weight)), Data(normed), n, e,
+                eps);
+    auto gate_up = Project<T>(normed, {&layer.mlp->gate_proj, &layer.mlp->up_proj});  // (N, I)
     SiluTimes(Data(gate_up[0]), Data(gate_up[1]), gate_up[0].numel());
-    x = Project(gate_up[0], {&layer.mlp->down_proj})[0];  // (N, E)
+    x = Project<T>(gate_up[0], {&layer.mlp->down_proj})[0];  // (N, E)
     float* out = Data(x);
     for (int64_t i = 0; i < n * e; ++i) out[i] += mid[i];
   }
   torch::Tensor hidden = torch::empty({n, e}, x.options());
-  RmsNormRows(Data(x), Data(decoder.norm->weight), Data(hidden), n, e, eps);
+  RmsNormRows(Data(x), Data(AsFloat(decoder.norm->weight)), Data(hidden), n, e, eps);
   fused_steps.fetch_add(1, std::memory_order_relaxed);
-  return hidden;
+  return hidden.to(c10::CppTypeToScalarType<T>::value);
+}
+
+}  // namespace
+
+bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& kv) {
+  static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_DECODE");
+  if (switched_off || torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
+  const torch::ScalarType dtype = decoder.embed_tokens->weight.scalar_type();
+  if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) return false;
+  for (const torch::Tensor& parameter : decoder.parameters()) {
+    if (!IsCpuContiguous(parameter, dtype)) return false;
+  }
+  for (const LayerKv& layer : kv) {
+    if (!IsCpuContiguous(layer.prefix_k, dtype) || !IsCpuContiguous(layer.prefix_v, dtype) ||
+        !IsCpuContiguous(layer.completion_k, dtype) ||
+        !IsCpuContiguous(layer.completion_v, dtype)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
+                              const torch::Tensor& ids, const torch::Tensor& cos,
+                              const torch::Tensor& sin, std::vector<LayerKv>& kv,
+                              const DecodeLayout& layout, int64_t step) {
+  if (decoder.embed_tokens->weight.scalar_type() == torch::kBFloat16) {
+    return FusedDecodeStepOf<c10::BFloat16>(decoder, config, ids, cos, sin, kv, layout, step);
+  }
+  return FusedDecodeStepOf<float>(decoder, config, ids, cos, sin, kv, layout, step);
 }
 
 int64_t FusedDecodeStepsSoFar() { return fused_steps.load(std::memory_order_relaxed); }

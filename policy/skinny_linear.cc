@@ -13,7 +13,7 @@
 #include "policy/vector_math.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "policy/avx512_math.h"
 #endif
 
 namespace aha {
@@ -21,34 +21,15 @@ namespace {
 
 #if defined(__x86_64__)
 
-// Loads 16 elements as float32. A bfloat16 is the top half of a float32's bits.
-__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const float* p) {
-  return _mm512_loadu_ps(p);
-}
-
-__attribute__((target("avx512f"), always_inline)) inline __m512 Load16(const c10::BFloat16* p) {
-  const __m256i raw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
-}
-
-// Loads the first `count` (below 16) elements as float32, zero beyond them.
-template <typename T>
-__attribute__((target("avx512f"), always_inline)) inline __m512 LoadTail(const T* p,
-                                                                         int64_t count) {
-  T buffer[16];
-  std::memset(static_cast<void*>(buffer), 0, sizeof(buffer));
-  std::memcpy(static_cast<void*>(buffer), p, count * sizeof(T));
-  return Load16(buffer);
-}
-
-// y (M, N) = x (M, K) @ w (N, K)^T + bias, for weight rows [row_begin, row_end), with w, bias
-// and y of type T (float or bfloat16), x in float32 and float32 sums. Each weight row is read from memory once: a block of 4 of them
-// (4 * K floats, 14 KiB for K = 896) stays in L1 while every group of 4 input rows passes over
-// it, with 16 accumulators. A bfloat16 output is rounded once, to nearest even.
-template <typename T>
+// Computes y (M, N) = x (M, K) @ w (N, K)^T + bias for weight rows [row_begin, row_end). x is
+// float32, w and bias are of type T and y of type Y (each float or bfloat16). Sums are float32.
+// Each weight row is read from memory once: a block of 4 of them (4 * K floats, 14 KiB for
+// K = 896) stays in L1 while every group of 4 input rows passes over it, with 16
+// accumulators. A bfloat16 output is rounded once, to nearest even.
+template <typename T, typename Y>
 __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, int64_t k,
                                                      const T* w, const T* bias,
-                                                     int64_t row_begin, int64_t row_end, T* y,
+                                                     int64_t row_begin, int64_t row_end, Y* y,
                                                      int64_t n) {
   const int64_t k_vector = k / 16 * 16;
   for (int64_t j = row_begin; j < row_end; j += 4) {
@@ -94,7 +75,7 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
       for (int64_t r = 0; r < input_rows; ++r) {
         for (int64_t i = 0; i < weight_rows; ++i) {
           const float b = bias != nullptr ? static_cast<float>(bias[j + i]) : 0.0f;
-          y[(m0 + r) * n + j + i] = static_cast<T>(_mm512_reduce_add_ps(acc[i][r]) + b);
+          y[(m0 + r) * n + j + i] = static_cast<Y>(_mm512_reduce_add_ps(acc[i][r]) + b);
         }
       }
     }
@@ -103,8 +84,8 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
 
 #else
 
-template <typename T>
-void SkinnyRows(const float*, int64_t, int64_t, const T*, const T*, int64_t, int64_t, T*,
+template <typename T, typename Y>
+void SkinnyRows(const float*, int64_t, int64_t, const T*, const T*, int64_t, int64_t, Y*,
                 int64_t) {}
 
 #endif
@@ -197,7 +178,8 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
     const T* bias_data = bias.defined() ? bias_contiguous.data_ptr<T>() : nullptr;
     T* y_data = y.data_ptr<T>();
     at::parallel_for(0, blocks, grain, [&](int64_t begin, int64_t end) {
-      SkinnyRows<T>(x_data, m, k, w_data, bias_data, begin * 4, std::min(n, end * 4), y_data, n);
+      SkinnyRows<T, T>(x_data, m, k, w_data, bias_data, begin * 4, std::min(n, end * 4), y_data,
+                       n);
     });
   };
   if (x.scalar_type() == torch::kBFloat16) {
@@ -211,13 +193,16 @@ torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
   return y.view(shape);
 }
 
-void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
-                      absl::Span<const SkinnyProduct> products) {
+namespace {
+
+template <typename T>
+void SkinnyLinearManyOf(const float* x, int64_t m, int64_t k,
+                        absl::Span<const SkinnyProductOf<T>> products) {
   TORCH_CHECK(Enabled() && m >= 1 && m <= kMaxSkinnyRows && k >= 1, "SkinnyLinearMany: ", m,
               " rows of ", k, " columns, or no AVX-512 loop in this process");
   // Blocks of 4 weight rows, numbered across the products: block_start[i] is product i's first.
   std::vector<int64_t> block_start = {0};
-  for (const SkinnyProduct& product : products) {
+  for (const SkinnyProductOf<T>& product : products) {
     block_start.push_back(block_start.back() + (product.n + 3) / 4);
   }
   const int64_t grain = std::max<int64_t>(1, 2048 / k);
@@ -226,14 +211,26 @@ void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
       const int64_t first = std::max(begin, block_start[i]);
       const int64_t last = std::min(end, block_start[i + 1]);
       if (first >= last) continue;
-      const SkinnyProduct& product = products[i];
+      const SkinnyProductOf<T>& product = products[i];
       const int64_t row_begin = (first - block_start[i]) * 4;
       const int64_t row_end = std::min(product.n, (last - block_start[i]) * 4);
-      SkinnyRows<float>(x, m, k, product.weight, product.bias, row_begin, row_end, product.y,
-                        product.n);
+      SkinnyRows<T, float>(x, m, k, product.weight, product.bias, row_begin, row_end, product.y,
+                           product.n);
     }
   });
   loop_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
+                      absl::Span<const SkinnyProductOf<float>> products) {
+  SkinnyLinearManyOf<float>(x, m, k, products);
+}
+
+void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
+                      absl::Span<const SkinnyProductOf<c10::BFloat16>> products) {
+  SkinnyLinearManyOf<c10::BFloat16>(x, m, k, products);
 }
 
 torch::Tensor Linear(const torch::nn::Linear& module, const torch::Tensor& x) {

@@ -43,19 +43,24 @@ inline constexpr int64_t kMaxSkinnyRows = 64;
 inline constexpr int64_t kLinearRowMultiple = 16;
 inline constexpr int64_t kMinPaddedLinearRows = 32;
 
-// One product for SkinnyLinearMany: y (M, N) = x @ weight^T + bias, all float32, row-major.
-struct SkinnyProduct {
-  const float* weight;  // (N, K)
-  const float* bias;    // (N), or null
+// One product for SkinnyLinearMany: y (M, N) = x @ weight^T + bias, row-major, with float32 x
+// and y and weight and bias of type T (float or bfloat16).
+template <typename T>
+struct SkinnyProductOf {
+  const T* weight;  // (N, K)
+  const T* bias;    // (N), or null
   int64_t n;
-  float* y;             // (M, N)
+  float* y;         // (M, N)
 };
 
 // Runs products that share the float32 input x (M, K), M <= kMaxSkinnyRows, in one parallel
-// region of the AVX-512 loop. A fused decode step's products are a few microseconds each, too
-// small to pay for a region and a tensor each. Call it only when SkinnyLinearAvailable().
+// region of the AVX-512 loop, summing in float32. A fused decode step's products are a few
+// microseconds each, too small to pay for a region and a tensor each. Call it only when
+// SkinnyLinearAvailable().
 void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
-                      absl::Span<const SkinnyProduct> products);
+                      absl::Span<const SkinnyProductOf<float>> products);
+void SkinnyLinearMany(const float* x, int64_t m, int64_t k,
+                      absl::Span<const SkinnyProductOf<c10::BFloat16>> products);
 
 // Returns whether this process takes the AVX-512 loop for rows that fit.
 bool SkinnyLinearAvailable();

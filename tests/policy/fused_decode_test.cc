@@ -143,7 +143,101 @@ TEST(FusedDecodeTest, ManyRowsTakeTorchProductsAndMatchLayers) {
   ExpectFusedMatchesLayers(WideHeadConfig(), 3, 30, {});
 }
 
-TEST(FusedDecodeTest, DeclinesBf16AndAutograd) {
+// A bfloat16 model decoded three ways from the same prompts and tokens: the fused step, the
+// op-by-op layers in bfloat16, and, as the reference, the layers in float32 with the same
+// (bfloat16-rounded) weights. The fused step keeps float32 activations and rounds only the
+// cached keys and values, where the layers round every operation's output. So it must stay
+// within bfloat16 noise of the reference, and in sum at least as close as the layers.
+void ExpectBf16FusedNearFloat32(const ModelConfig& c, int64_t b, int64_t g,
+                                const std::vector<int64_t>& drop, int64_t p, int64_t steps) {
+  CausalLm bf16 = MakeRandomModel(c, 3);
+  bf16->to(torch::kBFloat16);
+  CausalLm reference = MakeRandomModel(c, 3);
+  reference->to(torch::kBFloat16);
+  reference->to(torch::kFloat32);
+  const int64_t n = b * g;
+  torch::manual_seed(4);
+  auto prompt_ids = torch::randint(1, c.vocab_size, {b, p});
+  auto prompt_mask = torch::ones({b, p}, torch::kBool);
+  prompt_mask[0].narrow(0, 0, 3).fill_(false);
+  auto positions_of_prompt = PositionsFromMask(prompt_mask);
+  std::vector<LayerKv> fused_kv, reference_kv;
+  {
+    torch::NoGradGuard no_grad;
+    const auto mask = BuildAttentionMask(prompt_mask);
+    bf16->Hidden(prompt_ids, positions_of_prompt, mask, &fused_kv);
+    reference->Hidden(prompt_ids, positions_of_prompt, mask, &reference_kv);
+  }
+  AllocateCompletionCaches(fused_kv, n, steps);
+  AllocateCompletionCaches(reference_kv, n, steps);
+  std::vector<LayerKv> layers_kv = CloneCaches(fused_kv);
+  {
+    torch::NoGradGuard no_grad;
+    if (!FusedDecodeApplies(*bf16->model, fused_kv)) {
+      GTEST_SKIP() << "AHA_FUSED_DECODE=torch turns the fused step off";
+    }
+  }
+  DecodeLayout layout;
+  layout.prefix_mask = prompt_mask;
+  layout.num_groups = b;
+  layout.group_slots = g;
+  std::vector<int64_t> rows;
+  for (int64_t r = 0; r < n; ++r) rows.push_back(r);
+  double fused_error_sum = 0, layers_error_sum = 0;
+  for (int64_t step = 0; step < steps; ++step) {
+    if (step == 1 && !drop.empty()) {
+      DropRows(drop, b, g, rows, layout, {&fused_kv, &layers_kv, &reference_kv});
+    }
+    auto ids = torch::randint(1, c.vocab_size, {static_cast<int64_t>(rows.size())});
+    std::vector<int64_t> positions;
+    for (int64_t r : rows) {
+      positions.push_back(positions_of_prompt[r / g][p - 1].item<int64_t>() + 1 + step);
+    }
+    auto positions_t = torch::tensor(positions);
+    torch::Tensor want, layers;
+    {
+      torch::AutoGradMode grad(true);
+      want = reference->DecodeStep(ids, positions_t, reference_kv, layout, step).detach();
+      layers = bf16->DecodeStep(ids, positions_t, layers_kv, layout, step).detach();
+    }
+    torch::NoGradGuard no_grad;
+    auto got = bf16->DecodeStep(ids, positions_t, fused_kv, layout, step);
+    SCOPED_TRACE("step " + std::to_string(step));
+    ASSERT_EQ(got.scalar_type(), torch::kBFloat16);
+    const double fused_error = MaxRelativeError(got.to(torch::kFloat32), want);
+    fused_error_sum += fused_error;
+    layers_error_sum += MaxRelativeError(layers.to(torch::kFloat32), want);
+    EXPECT_LT(fused_error, 0.08);
+    for (size_t i = 0; i < fused_kv.size(); ++i) {
+      auto written = [&](const torch::Tensor& cache) {
+        return cache.narrow(2, 0, step + 1).to(torch::kFloat32);
+      };
+      EXPECT_LT(MaxRelativeError(written(fused_kv[i].completion_k),
+                                 written(reference_kv[i].completion_k)),
+                0.08);
+      EXPECT_LT(MaxRelativeError(written(fused_kv[i].completion_v),
+                                 written(reference_kv[i].completion_v)),
+                0.08);
+    }
+  }
+  EXPECT_LE(fused_error_sum, layers_error_sum);
+}
+
+TEST(FusedDecodeTest, Bf16StepStaysNearFloat32) {
+  ExpectBf16FusedNearFloat32(TinyQwen2Config(), 2, 3, {}, 6, 5);
+  // The portable attention loop, and 21 prompt keys over 18 steps.
+  ExpectBf16FusedNearFloat32(WideHeadConfig(24), 2, 2, {}, 21, 18);
+  ExpectBf16FusedNearFloat32(WideHeadConfig(), 2, 3, {1, 2, 3}, 6, 5);
+  // 90 rows: torch's products in bfloat16.
+  ExpectBf16FusedNearFloat32(WideHeadConfig(), 3, 30, {}, 6, 5);
+  ModelConfig qwen3 = WideHeadConfig(128);
+  qwen3.qk_norm = true;
+  qwen3.attention_bias = false;
+  qwen3.tie_word_embeddings = false;
+  ExpectBf16FusedNearFloat32(qwen3, 2, 2, {}, 6, 5);
+}
+
+TEST(FusedDecodeTest, DeclinesAutogradAndMixedDtypes) {
   CausalLm model = MakeRandomModel(TinyQwen2Config(), 1);
   std::vector<LayerKv> kv;
   {
@@ -162,7 +256,15 @@ TEST(FusedDecodeTest, DeclinesBf16AndAutograd) {
   EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // autograd on
   torch::NoGradGuard no_grad;
   model->to(torch::kBFloat16);
-  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));
+  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // bfloat16 weights, float32 caches
+  model->to(torch::kFloat16);
+  for (LayerKv& layer : kv) {
+    for (torch::Tensor* t : {&layer.prefix_k, &layer.prefix_v, &layer.completion_k,
+                             &layer.completion_v}) {
+      *t = t->to(torch::kFloat16);
+    }
+  }
+  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // float16 is not taken
 }
 
 }  // namespace

@@ -84,7 +84,7 @@ TEST(SkinnyLinearTest, ManyProductsOfOneInputMatchTorch) {
     std::vector<torch::Tensor> biases = {torch::randn({130}), torch::Tensor(),
                                          torch::randn({1029})};
     std::vector<torch::Tensor> outputs;
-    std::vector<SkinnyProduct> products;
+    std::vector<SkinnyProductOf<float>> products;
     for (size_t i = 0; i < weights.size(); ++i) {
       outputs.push_back(torch::full({m, weights[i].size(0)}, NAN));
       products.push_back({weights[i].data_ptr<float>(),
