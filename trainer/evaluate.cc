@@ -178,6 +178,7 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
     }
     AddBatch(*batch, rewards, format_index, options.samples_per_prompt, totals);
     context_stops += batch->rollouts.context_stops;
+    for (int64_t count : batch->scores.error_counts) metrics.reward_errors += count;
     for (size_t row = 0; row < batch->samples.size() &&
                          static_cast<int64_t>(metrics.kept_samples.size()) < options.keep_samples;
          ++row) {
@@ -249,6 +250,7 @@ nlohmann::json EvalMetricsToJson(const EvalMetrics& metrics) {
           {"mean_length", metrics.mean_length},
           {"truncated_fraction", metrics.truncated_fraction},
           {"rewards", rewards},
+          {"reward_errors", metrics.reward_errors},
           {"seconds", metrics.seconds},
           {"samples_kept", kept}};
 }
@@ -261,12 +263,17 @@ std::string FormatEvalMetrics(const EvalMetrics& metrics, int64_t samples_per_pr
       samples_per_prompt > 1
           ? absl::StrFormat(" | maj@%d %s", samples_per_prompt, optional(metrics.maj_at_g))
           : std::string();
+  // Shown only when there were some, so the usual line stays short.
+  const std::string errors =
+      metrics.reward_errors > 0
+          ? absl::StrFormat(" | reward errors %d (scored on_error)", metrics.reward_errors)
+          : std::string();
   return absl::StrFormat(
-      "accuracy %s | pass@%d %s%s | format %s | reward %.3f | length %.1f | truncated %.3f | "
+      "accuracy %s | pass@%d %s%s | format %s | reward %.3f | length %.1f | truncated %.3f%s | "
       "%d prompts x %d | %.1fs",
       optional(metrics.accuracy), samples_per_prompt, optional(metrics.pass_at_g), majority,
       optional(metrics.format_rate), metrics.mean_reward, metrics.mean_length,
-      metrics.truncated_fraction, metrics.prompts, samples_per_prompt, metrics.seconds);
+      metrics.truncated_fraction, errors, metrics.prompts, samples_per_prompt, metrics.seconds);
 }
 
 }  // namespace aha

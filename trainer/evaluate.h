@@ -65,6 +65,9 @@ struct EvalMetrics {
   double truncated_fraction = 0;        // stopped by max_new_tokens
   std::vector<std::string> reward_names;                  // (R)
   std::vector<std::optional<double>> reward_means;        // (R) unweighted, over present scores
+  // Failed reward batches and non-finite scores, summed over the rewards; those samples took
+  // their reward's on_error score.
+  int64_t reward_errors = 0;
   std::vector<EvalSample> kept_samples;  // the first keep_samples samples
   double seconds = 0;
 };
@@ -77,7 +80,8 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
                                      Progress* progress = nullptr);
 
 // {"prompts", "samples", "accuracy", "pass_at_g", "maj_at_g", "format_rate", "mean_reward",
-// "mean_length", "truncated_fraction", "rewards": {NAME: mean}, "seconds", "samples_kept":
+// "mean_length", "truncated_fraction", "rewards": {NAME: mean}, "reward_errors", "seconds",
+// "samples_kept":
 // [...]}; absent metrics are null.
 nlohmann::json EvalMetricsToJson(const EvalMetrics& metrics);
 

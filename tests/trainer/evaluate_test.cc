@@ -1,5 +1,6 @@
 #include "trainer/evaluate.h"
 
+#include <cmath>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -33,6 +34,14 @@ absl::StatusOr<std::unique_ptr<Reward>> MakeShapeReward(RewardOptions&) {
   });
 }
 AHA_REGISTER_REWARD("test_shape", MakeShapeReward);
+
+// NaN when the row's "shape" field is "bad", which the reward set counts as an error.
+absl::StatusOr<std::unique_ptr<Reward>> MakeNanForBadShapeReward(RewardOptions&) {
+  return MakePerSampleReward([](const RewardSample& sample) -> absl::StatusOr<std::optional<double>> {
+    return sample.fields.value("shape", "") == "bad" ? std::nan("") : 1.0;
+  });
+}
+AHA_REGISTER_REWARD("test_nan_for_bad_shape", MakeNanForBadShapeReward);
 
 class EvaluateTest : public ::testing::Test {
  protected:
@@ -140,6 +149,30 @@ TEST_F(EvaluateTest, MaxExamplesAndMissingRewards) {
   // The format reward is named "format" by default, and this set has none.
   EXPECT_FALSE(metrics->format_rate.has_value());
   EXPECT_TRUE(EvalMetricsToJson(*metrics)["accuracy"].is_null());
+}
+
+TEST_F(EvaluateTest, RewardErrorsAreCountedAndShown) {
+  Policy policy = testing::MakeTinyPolicy(3);
+  auto prompt_template = data::PromptTemplate::Parse("{prompt}=");
+  ASSERT_TRUE(prompt_template.ok());
+  RewardSet rewards = MakeRewards("- name: test_nan_for_bad_shape\n");
+  EvalOptions options;
+  options.samples_per_prompt = 2;
+  options.max_new_tokens = 2;
+  absl::StatusOr<EvalMetrics> metrics =
+      Evaluate(policy, *prompt_template, examples_, options, rewards);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  // Prompts 0, 2, 3, 4, 6 and 7 have a bad shape, 2 samples each.
+  EXPECT_EQ(metrics->reward_errors, 12);
+  EXPECT_EQ(EvalMetricsToJson(*metrics)["reward_errors"].get<int64_t>(), 12);
+  const std::string line = FormatEvalMetrics(*metrics, 2);
+  EXPECT_NE(line.find("| reward errors 12 (scored on_error) |"), std::string::npos) << line;
+
+  RewardSet clean = MakeRewards("- name: test_shape\n");
+  metrics = Evaluate(policy, *prompt_template, examples_, options, clean);
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_EQ(metrics->reward_errors, 0);
+  EXPECT_EQ(FormatEvalMetrics(*metrics, 2).find("reward errors"), std::string::npos);
 }
 
 TEST_F(EvaluateTest, InvalidOptionsAreRejected) {
