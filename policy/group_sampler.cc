@@ -157,9 +157,15 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
   auto hidden = model_->Hidden(prompt_ids, PositionsFromMask(prompt_mask),
                                BuildAttentionMask(prompt_mask), &kv);  // (B, P, E)
   auto logits = model_->Logits(hidden.select(1, p - 1)).repeat_interleave(g, 0);  // (N, V)
-  AllocateCompletionCaches(kv, n, c_max);
   std::vector<int64_t> prompt_lengths(b);
   for (int64_t i = 0; i < b; ++i) prompt_lengths[i] = static_cast<int64_t>(prompts[i].size());
+  // No row outlives the context, so a max_new_tokens far beyond it allocates no more cache.
+  int64_t capacity = c_max;
+  if (context > 0) {
+    const int64_t shortest = *std::min_element(prompt_lengths.begin(), prompt_lengths.end());
+    capacity = std::min(c_max, context - shortest);
+  }
+  AllocateCompletionCaches(kv, n, capacity);
 
   ActiveBatch batch;
   for (int64_t row = 0; row < n; ++row) batch.rows.push_back(row);
@@ -178,7 +184,7 @@ Rollouts GroupSampler::Sample(const std::vector<std::vector<int32_t>>& prompts,
   size_t tail_keep = 0;
   for (const auto& s : options.stop_strings) tail_keep = std::max(tail_keep, s.size() + 16);
 
-  progress->Begin("generate", c_max);
+  progress->Begin("generate", capacity);
   int64_t steps = 0;
   for (int64_t step = 0; step < c_max; ++step) {
     steps = step + 1;

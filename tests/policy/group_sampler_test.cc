@@ -228,6 +228,11 @@ TEST(GroupSamplerTest, RowsStopWhereTheContextIsFull) {
     EXPECT_EQ(RowTokens(cut, row), prefix) << "row " << row;
   }
 
+  // A max_new_tokens far beyond the context allocates caches for the context only.
+  o.max_new_tokens = int64_t{1} << 40;
+  Rollouts huge = GroupSampler(limited, nullptr).Sample(kPrompts, o);
+  EXPECT_EQ(huge.completion_lengths, cut.completion_lengths);
+
   // A max_new_tokens that ends exactly at the context is no context stop.
   o.max_new_tokens = 5;
   Rollouts exact = GroupSampler(limited, nullptr).Sample({kPrompts[0]}, o);
