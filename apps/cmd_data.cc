@@ -73,12 +73,17 @@ absl::Status OverrideInt(const ParsedFlags& flags, const std::string& name,
   return absl::OkStatus();
 }
 
-absl::Status PrepareOut(const std::string& out) {
+// Creates the folder `out` and moves aside the earlier files of `names` in it, which the
+// command is about to write.
+absl::Status PrepareOut(const std::string& out, std::initializer_list<const char*> names) {
   std::error_code error;
   std::filesystem::create_directories(out, error);
   if (error) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot create output directory ", out, ": ", error.message()));
+  }
+  for (const char* name : names) {
+    RETURN_IF_ERROR(MoveEarlierOutputAside(absl::StrCat(out, "/", name)));
   }
   return absl::OkStatus();
 }
@@ -110,7 +115,7 @@ absl::Status RunCountdown(const ParsedFlags& flags, const std::string& out) {
     }
     files.emplace_back(name, std::move(rows));
   }
-  RETURN_IF_ERROR(PrepareOut(out));
+  RETURN_IF_ERROR(PrepareOut(out, {"train.jsonl", "test.jsonl"}));
   for (const auto& [name, rows] : files) {
     const std::string path = absl::StrCat(out, "/", name, ".jsonl");
     RETURN_IF_ERROR(data::WriteJsonl(path, rows));
@@ -130,7 +135,7 @@ absl::Status RunCorpus(const ParsedFlags& flags, const std::string& out) {
   // Both files are generated before the folder is made, so a failure leaves nothing behind.
   ASSIGN_OR_RETURN(std::vector<data::CorpusEntry> corpus, data::GenerateCorpus(options));
   ASSIGN_OR_RETURN(std::vector<data::SftExample> cold_start, data::GenerateColdStart(options));
-  RETURN_IF_ERROR(PrepareOut(out));
+  RETURN_IF_ERROR(PrepareOut(out, {"corpus.jsonl", "cold_start.jsonl"}));
 
   std::vector<nlohmann::json> rows;
   int64_t correct = 0, reflection = 0, broken = 0, total_length = 0, max_length = 0;

@@ -88,6 +88,10 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
     return absl::InvalidArgumentError(absl::StrCat("--out ", *out, " is a folder; give the "
                                                    "path of the JSON file to write"));
   }
+  if (out) {
+    RETURN_IF_ERROR(CheckOutputIsNoInput(*out, "--out", {flags.GetOr("config", ""),
+                                                         config.dataset.path}, *model_dir));
+  }
   if (flags.Has("check")) {
     PrintConfigValid("eval", flags.GetOr("config", ""));
     return absl::OkStatus();

@@ -43,6 +43,7 @@ absl::Status Init(const ParsedFlags& flags) {
         absl::StrCat("--dtype must be float32, bfloat16 or float16, got '", dtype, "'"));
   }
 
+  RETURN_IF_ERROR(PrepareOutputFolder(*out, "--out"));
   CausalLm model(spec.config);
   InitializeWeights(*model, spec.init_std, spec.seed);
   RETURN_IF_ERROR(spec.tokenizer.Save(*out));

@@ -112,6 +112,7 @@ absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) 
     PrintConfigValid("pretrain", config_path);
     return absl::OkStatus();
   }
+  RETURN_IF_ERROR(PrepareOutputFolder(config.out_dir, "out_dir (or --out)"));
   ConfigureCpuThreads(config.threads);
   ASSIGN_OR_RETURN(Policy policy, StartingPolicy(config));
   int64_t parameters = 0;
@@ -152,7 +153,6 @@ absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) 
       static_cast<long long>(trained.steps), trained.seconds, cpu_seconds,
       trained.real_tokens / std::max(1e-9, trained.seconds),
       static_cast<long long>(trained.truncated_examples));
-  std::filesystem::create_directories(config.out_dir);
   if (config.new_model) RETURN_IF_ERROR(config.new_model->tokenizer.Save(config.out_dir));
   const std::string tokenizer_dir =
       config.init_from.empty() ? config.out_dir : config.init_from;

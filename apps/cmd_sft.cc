@@ -125,6 +125,7 @@ absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
     PrintConfigValid("sft", config_path);
     return absl::OkStatus();
   }
+  RETURN_IF_ERROR(PrepareOutputFolder(config.out_dir, "out_dir (or --out)"));
   ConfigureCpuThreads(config.threads);
   ASSIGN_OR_RETURN(Policy policy, LoadPolicy(config.init_from));
 
@@ -143,7 +144,6 @@ absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
   std::printf("trained %lld steps in %.1fs, %lld examples truncated to pack_length\n",
               static_cast<long long>(trained.steps), trained.seconds,
               static_cast<long long>(trained.truncated_examples));
-  std::filesystem::create_directories(config.out_dir);
   RETURN_IF_ERROR(SavePolicy(policy.model, config.init_from, config.out_dir, config.save));
   std::printf("saved %s\n", config.out_dir.c_str());
   if (!config.eval) return absl::OkStatus();

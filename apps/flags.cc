@@ -5,6 +5,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "base/status_macros.h"
 
 namespace aha::cli {
 
@@ -113,6 +116,66 @@ void PrintFlagHelp(const std::string& command, const std::string& usage,
 void PrintConfigValid(const std::string& command, const std::string& config_path) {
   std::printf("aha %s: %s is valid\n", command.c_str(),
               config_path.empty() ? "the command line" : config_path.c_str());
+}
+
+absl::Status MoveEarlierOutputAside(const std::string& path) {
+  std::error_code error;
+  const std::filesystem::file_status status = std::filesystem::status(path, error);
+  if (!std::filesystem::exists(status)) return absl::OkStatus();
+  if (std::filesystem::is_directory(status) &&
+      std::filesystem::directory_iterator(path, error) == std::filesystem::directory_iterator()) {
+    return absl::OkStatus();
+  }
+  const std::string base = absl::StrCat(path, ".", absl::FormatTime("%Y%m%d-%H%M%S",
+                                                                     absl::Now(),
+                                                                     absl::LocalTimeZone()));
+  std::string aside = base;
+  for (int n = 2; std::filesystem::exists(aside, error); ++n) aside = absl::StrCat(base, "-", n);
+  std::filesystem::rename(path, aside, error);
+  if (error) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, " holds an earlier output, and moving it aside to ", aside, " failed: ",
+        error.message(), "; move it yourself or choose another output path"));
+  }
+  std::printf("moved the earlier output %s aside to %s\n", path.c_str(), aside.c_str());
+  return absl::OkStatus();
+}
+
+absl::Status PrepareOutputFolder(const std::string& out_dir, const std::string& out_key) {
+  std::error_code error;
+  if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_directory(out_dir, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(out_key, " ", out_dir, " is a file; give the "
+                                                   "path of a folder"));
+  }
+  RETURN_IF_ERROR(MoveEarlierOutputAside(out_dir));
+  std::filesystem::create_directories(out_dir, error);
+  if (error) {
+    return absl::InvalidArgumentError(absl::StrCat(out_key, " ", out_dir, ": cannot create the "
+                                                   "folder: ", error.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOutputIsNoInput(const std::string& out, const std::string& out_key,
+                                  const std::vector<std::string>& input_files,
+                                  const std::string& model_dir) {
+  std::error_code error;
+  for (const std::string& input : input_files) {
+    if (!input.empty() && std::filesystem::equivalent(input, out, error)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          out_key, " ", out, " is the input file ", input, ", which writing would destroy; "
+          "choose another path"));
+    }
+  }
+  if (model_dir.empty() || !std::filesystem::exists(out, error)) return absl::OkStatus();
+  const std::filesystem::path folder = std::filesystem::weakly_canonical(model_dir, error);
+  const std::filesystem::path file = std::filesystem::weakly_canonical(out, error);
+  if (!error && std::filesystem::equivalent(file.parent_path(), folder, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        out_key, " ", out, " is a file of the model folder ", model_dir, ", which writing would "
+        "destroy; choose a path outside it"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckOutputIsNotModel(const std::string& model_dir, const std::string& model_key,

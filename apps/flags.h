@@ -55,6 +55,23 @@ inline FlagSpec CheckFlag() {
 // Prints "aha COMMAND: CONFIG is valid" for --check.
 void PrintConfigValid(const std::string& command, const std::string& config_path);
 
+// Moves an earlier output at `path` (a file, or a folder that is not empty) aside to
+// PATH.YYYYMMDD-HHMMSS, as scripts/demo.sh does with a run, and prints a line saying so. Does
+// nothing when `path` does not exist or is an empty folder.
+absl::Status MoveEarlierOutputAside(const std::string& path);
+
+// Prepares the folder `out_dir` (named by `out_key`) that a command writes a model into: an
+// earlier output there is moved aside (MoveEarlierOutputAside) and the folder is created. A
+// path that is a file is an error. Called before the work, so that a bad path fails before
+// training rather than after it.
+absl::Status PrepareOutputFolder(const std::string& out_dir, const std::string& out_key);
+
+// An error when the file `out` (named by `out_key`) is one of a command's inputs: one of
+// `input_files`, or a file inside the folder `model_dir`. Writing it would destroy that input.
+absl::Status CheckOutputIsNoInput(const std::string& out, const std::string& out_key,
+                                  const std::vector<std::string>& input_files,
+                                  const std::string& model_dir);
+
 // An error when `out_dir` is the folder `model_dir` (named by `model_key`), whose model a
 // run would then overwrite with its result.
 absl::Status CheckOutputIsNotModel(const std::string& model_dir, const std::string& model_key,

@@ -125,6 +125,7 @@ absl::StatusOr<EvalDataset> ParseEvalDataset(YamlMap& root) {
   EvalDataset dataset;
   ASSIGN_OR_RETURN(dataset.examples, data::LoadJsonlDataset(options));
   dataset.description = options.path;
+  dataset.path = options.path;
   return dataset;
 }
 

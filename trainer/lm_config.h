@@ -41,6 +41,7 @@ absl::StatusOr<data::CorpusOptions> ParseCorpusSection(YamlMap& root, const std:
 struct EvalDataset {
   std::vector<data::Example> examples;
   std::string description;  // "countdown test split (500 problems)" or the JSONL path
+  std::string path;         // the JSONL file; empty for a generated split
 };
 
 // Parses `dataset:`, which has exactly one of

@@ -1,9 +1,12 @@
 #include "apps/flags.h"
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unique_temp_path.h"
 
 namespace aha::cli {
 namespace {
@@ -51,6 +54,81 @@ TEST(FlagsTest, OutputMustNotBeTheInputModel) {
   EXPECT_FALSE(CheckOutputIsNotModel(dir, "init_from", dir + "/.").ok());
   EXPECT_TRUE(CheckOutputIsNotModel(dir, "init_from", dir + "/not-there").ok());
   EXPECT_TRUE(CheckOutputIsNotModel("", "init_from", dir).ok());
+}
+
+// The names in `dir` that start with `prefix`.
+std::vector<std::string> EntriesStartingWith(const std::string& dir, const std::string& prefix) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind(prefix, 0) == 0) names.push_back(name);
+  }
+  return names;
+}
+
+TEST(OutputGuardTest, EarlierFolderIsMovedAside) {
+  const std::string root = aha_test::UniqueTempPath("aside");
+  const std::string out = root + "/model";
+  std::filesystem::create_directories(out);
+  std::ofstream(out + "/model.safetensors") << "weights";
+  ASSERT_TRUE(PrepareOutputFolder(out, "out_dir").ok());
+  EXPECT_TRUE(std::filesystem::is_empty(out));
+  const std::vector<std::string> moved = EntriesStartingWith(root, "model.");
+  ASSERT_EQ(moved.size(), 1u);
+  std::ifstream kept(root + "/" + moved[0] + "/model.safetensors");
+  std::string text;
+  kept >> text;
+  EXPECT_EQ(text, "weights");
+
+  // An empty folder stays, and a second earlier output gets a name of its own.
+  ASSERT_TRUE(PrepareOutputFolder(out, "out_dir").ok());
+  EXPECT_EQ(EntriesStartingWith(root, "model.").size(), 1u);
+  std::ofstream(out + "/config.json") << "{}";
+  ASSERT_TRUE(PrepareOutputFolder(out, "out_dir").ok());
+  EXPECT_EQ(EntriesStartingWith(root, "model.").size(), 2u);
+  std::filesystem::remove_all(root);
+}
+
+TEST(OutputGuardTest, FileWhereFolderBelongsIsAnError) {
+  const std::string root = aha_test::UniqueTempPath("file_out");
+  std::filesystem::create_directories(root);
+  std::ofstream(root + "/afile") << "text";
+  absl::Status status = PrepareOutputFolder(root + "/afile", "--out");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("--out " + root + "/afile is a file"), std::string::npos)
+      << status;
+  std::filesystem::remove_all(root);
+}
+
+TEST(OutputGuardTest, EarlierFileIsMovedAside) {
+  const std::string root = aha_test::UniqueTempPath("file_aside");
+  std::filesystem::create_directories(root);
+  std::ofstream(root + "/train.jsonl") << "{}";
+  ASSERT_TRUE(MoveEarlierOutputAside(root + "/train.jsonl").ok());
+  EXPECT_FALSE(std::filesystem::exists(root + "/train.jsonl"));
+  EXPECT_EQ(EntriesStartingWith(root, "train.jsonl.").size(), 1u);
+  EXPECT_TRUE(MoveEarlierOutputAside(root + "/missing.jsonl").ok());
+  std::filesystem::remove_all(root);
+}
+
+TEST(OutputGuardTest, OutputMustNotBeAnInput) {
+  const std::string root = aha_test::UniqueTempPath("no_input");
+  std::filesystem::create_directories(root + "/model");
+  std::ofstream(root + "/model/model.safetensors") << "weights";
+  std::ofstream(root + "/data.jsonl") << "{}";
+  std::ofstream(root + "/eval.yaml") << "eval: {}";
+  const std::vector<std::string> inputs = {root + "/eval.yaml", root + "/data.jsonl"};
+  const std::string model = root + "/model";
+  EXPECT_FALSE(CheckOutputIsNoInput(root + "/data.jsonl", "--out", inputs, model).ok());
+  EXPECT_FALSE(CheckOutputIsNoInput(root + "/./eval.yaml", "--out", inputs, model).ok());
+  absl::Status status =
+      CheckOutputIsNoInput(root + "/model/model.safetensors", "--out", inputs, model);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("is a file of the model folder"), std::string::npos) << status;
+  EXPECT_TRUE(CheckOutputIsNoInput(root + "/eval.json", "--out", inputs, model).ok());
+  std::ofstream(root + "/eval.json") << "{}";
+  EXPECT_TRUE(CheckOutputIsNoInput(root + "/eval.json", "--out", inputs, model).ok());
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
