@@ -141,7 +141,8 @@ absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(LmTrainResult trained,
                    TrainLm(policy.model, std::move(examples), config.train.options, &progress,
                            stdout));
-  std::printf("trained %lld steps in %.1fs, %lld examples truncated to pack_length\n",
+  std::printf("trained %lld steps in %.1fs, %lld examples truncated to pack_length or the "
+              "model's context\n",
               static_cast<long long>(trained.steps), trained.seconds,
               static_cast<long long>(trained.truncated_examples));
   RETURN_IF_ERROR(SavePolicy(policy.model, config.init_from, config.out_dir, config.save));

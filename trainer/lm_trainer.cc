@@ -85,7 +85,9 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
   LmGradientStats stats;
   stats.target_tokens = CountTargets(examples, rows);
   if (stats.target_tokens == 0) {
-    return absl::InvalidArgumentError("the batch has no target tokens: every loss mask is empty");
+    return absl::InvalidArgumentError(
+        "the batch has no target tokens: every loss mask is empty. The responses are empty or "
+        "were cut off by train.pack_length; check the data, pack_length and append_eos");
   }
   const double normalizer = static_cast<double>(stats.target_tokens);
   double nll_total = 0;
@@ -105,7 +107,7 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
     if (!std::isfinite(value)) {
       return absl::InternalError(absl::StrCat(
           "the loss is ", value, " on rows ", start, "-", end - 1,
-          " of the batch; stopped before its backward pass"));
+          " of the batch; stopped before its backward pass. Lower lr or check the data"));
     }
     nll_total += value;
     {
@@ -126,7 +128,12 @@ absl::StatusOr<LmTrainResult> TrainLm(CausalLm& model, std::vector<LmExample> ex
   if (progress == nullptr) progress = &silent;
 
   LmTrainResult result;
-  result.truncated_examples = TruncateExamples(examples, options.pack_length);
+  // An example longer than the model's context would train positions it never had, so it is
+  // cut to the context as well as to pack_length.
+  const int64_t context = model->config().max_position_embeddings;
+  const int64_t max_length =
+      context > 0 ? std::min(options.pack_length, context) : options.pack_length;
+  result.truncated_examples = TruncateExamples(examples, max_length);
   std::vector<PackedRow> epoch_rows = PackEpoch(examples, options, 0);
   const int64_t rows_per_epoch = static_cast<int64_t>(epoch_rows.size());
   const int64_t total_steps =
@@ -162,7 +169,7 @@ absl::StatusOr<LmTrainResult> TrainLm(CausalLm& model, std::vector<LmExample> ex
       progress->End();
       return absl::Status(stats.status().code(),
                           absl::StrCat("step ", step + 1, ": ", stats.status().message(),
-                                       ". Training stopped; lower lr or check the data"));
+                                       ". Training stopped"));
     }
 
     // ---- update. Optimizer::Step skips the update when the norm is not finite.

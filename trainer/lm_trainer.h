@@ -70,7 +70,7 @@ struct LmTrainResult {
   int64_t steps = 0;
   int64_t epochs_started = 0;
   std::vector<double> losses;      // (steps) mean cross-entropy of each step's batch
-  int64_t truncated_examples = 0;  // examples cut to pack_length
+  int64_t truncated_examples = 0;  // examples cut to pack_length or the model's context
   int64_t real_tokens = 0;         // tokens run through the model, padding excluded
   double seconds = 0;
 };

@@ -277,6 +277,32 @@ TEST_F(LmTrainingTest, NanLossStopsWithError) {
   EXPECT_NE(result.status().message().find("nan"), std::string::npos) << result.status();
 }
 
+TEST_F(LmTrainingTest, ExamplesAreCutToTheModelsContext) {
+  CausalLm model = MakeTinyModel(20, 6);  // max_position_embeddings 256
+  std::vector<LmExample> examples = {Example(std::vector<int32_t>(300, 3),
+                                             std::vector<uint8_t>(300, 1)),
+                                     Example({1, 2}, {1, 1})};
+  LmTrainOptions options;
+  options.steps = 1;
+  options.pack_length = 512;
+  absl::StatusOr<LmTrainResult> result = TrainLm(model, examples, options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->truncated_examples, 1);
+}
+
+TEST_F(LmTrainingTest, NoTargetTokensNamesTheSettings) {
+  CausalLm model = MakeTinyModel(20, 6);
+  std::vector<LmExample> examples = {Example({3, 5, 7}, {0, 0, 0})};
+  LmTrainOptions options;
+  options.steps = 1;
+  options.pack_length = 8;
+  absl::StatusOr<LmTrainResult> result = TrainLm(model, examples, options);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.status().message().find("pack_length and append_eos"), std::string::npos)
+      << result.status();
+  EXPECT_EQ(result.status().message().find("lower lr"), std::string::npos) << result.status();
+}
+
 TEST_F(LmTrainingTest, LogLineHasFixedFormat) {
   CausalLm model = MakeTinyModel(20, 7);
   std::vector<LmExample> examples = {Example({3, 5, 7}, {1, 1, 1}), Example({1, 2}, {1, 1})};
