@@ -29,6 +29,7 @@ absl::Status Init(const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(YAML::Node root_node, LoadYamlFile(*config_path));
   ASSIGN_OR_RETURN(YamlMap root, YamlMap::Create(root_node, *config_path, ""));
   ASSIGN_OR_RETURN(NewModelSpec spec, ParseNewModelSpec(root));
+  RETURN_IF_ERROR(root.CheckAllKeysRead());
 
   SaveOptions save;
   const std::string dtype = flags.GetOr("dtype", "float32");
