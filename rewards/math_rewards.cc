@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "absl/status/status.h"
+
 #include "base/status_macros.h"
 #include "rewards/math/answer_extraction.h"
 #include "rewards/math/math_equal.h"
@@ -33,6 +35,12 @@ absl::StatusOr<std::unique_ptr<Reward>> MakeMathReward(RewardOptions& options,
   // MathEqual reduces a GSM8K solution ground truth ("... #### 18") to its final number.
   return MakePerSampleReward(
       [extract, equal](const RewardSample& sample) -> absl::StatusOr<std::optional<double>> {
+        // Scoring every answer 0 against a missing reference would train on noise without a
+        // sign; an error makes the data problem visible in the reward error counts.
+        if (math::NormalizeGroundTruth(sample.ground_truth).empty()) {
+          return absl::InvalidArgumentError(
+              "the ground truth is empty: the data's answer field is missing or empty");
+        }
         std::optional<std::string> answer = math::ExtractFinalAnswer(sample.completion, extract);
         if (!answer) return 0.0;
         return math::MathEqual(sample.ground_truth, *answer, equal) ? 1.0 : 0.0;

@@ -55,6 +55,19 @@ TEST(MathAccuracyRewardTest, ExtractionOptionsApply) {
   EXPECT_FALSE(set.ok());
 }
 
+TEST(MathAccuracyRewardTest, EmptyGroundTruthIsAnError) {
+  for (const std::string ground_truth : {"", "  ", "#### "}) {
+    auto set = RewardSet::FromYaml(YAML::Load("[{name: math_accuracy}]"), "run.yaml");
+    ASSERT_TRUE(set.ok()) << set.status();
+    auto scored = set->ScoreBatch({Sample("q", "\\boxed{7}", "7"), Sample("q", "\\boxed{7}",
+                                                                         ground_truth)});
+    ASSERT_FALSE(scored.ok()) << "ground truth '" << ground_truth << "'";
+    EXPECT_NE(scored.status().message().find("sample 1"), std::string::npos) << scored.status();
+    EXPECT_NE(scored.status().message().find("answer field"), std::string::npos)
+        << scored.status();
+  }
+}
+
 TEST(Gsm8kRewardTest, ReadsMarkerAndRawGroundTruth) {
   auto scores = Score("[{name: gsm8k}]",
                       {Sample("q", "She pays 5 * 3 = 15.\n#### 15", "Work: 5*3 = 15.\n#### 15"),
