@@ -27,8 +27,10 @@ absl::StatusOr<std::unique_ptr<Reward>> MakeMathReward(RewardOptions& options,
   math::EqualOptions equal;
   ASSIGN_OR_RETURN(equal.relative_tolerance,
                    options.GetDouble("relative_tolerance", equal.relative_tolerance));
-  if (equal.relative_tolerance < 0) {
-    return options.KeyError("relative_tolerance", "must be 0 or more");
+  // A tolerance of 1 or more accepts any two numbers of the same sign (pi = 1000).
+  if (!(equal.relative_tolerance >= 0 && equal.relative_tolerance < 1)) {
+    return options.KeyError("relative_tolerance",
+                            "must be at least 0 and below 1 (for example 1e-6)");
   }
 
   // Only the completion is searched: a \boxed{} example in the prompt must earn nothing.

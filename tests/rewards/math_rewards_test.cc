@@ -68,6 +68,20 @@ TEST(MathAccuracyRewardTest, EmptyGroundTruthIsAnError) {
   }
 }
 
+TEST(MathAccuracyRewardTest, ToleranceOfOneOrMoreIsRejected) {
+  for (const char* yaml : {"[{name: math_accuracy, relative_tolerance: 1e308}]",
+                           "[{name: math_accuracy, relative_tolerance: 1}]",
+                           "[{name: gsm8k, relative_tolerance: -1}]"}) {
+    auto set = RewardSet::FromYaml(YAML::Load(yaml), "run.yaml");
+    ASSERT_FALSE(set.ok()) << yaml;
+    EXPECT_NE(set.status().message().find("relative_tolerance"), std::string::npos)
+        << set.status();
+  }
+  auto set = RewardSet::FromYaml(
+      YAML::Load("[{name: math_accuracy, relative_tolerance: 1e-3}]"), "run.yaml");
+  EXPECT_TRUE(set.ok()) << set.status();
+}
+
 TEST(Gsm8kRewardTest, ReadsMarkerAndRawGroundTruth) {
   auto scores = Score("[{name: gsm8k}]",
                       {Sample("q", "She pays 5 * 3 = 15.\n#### 15", "Work: 5*3 = 15.\n#### 15"),
