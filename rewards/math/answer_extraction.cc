@@ -122,10 +122,15 @@ std::optional<std::string> ExtractFinalAnswer(std::string_view completion,
 }
 
 std::string NormalizeGroundTruth(std::string_view ground_truth) {
-  if (ground_truth.find(kGsm8kMarker) == std::string_view::npos) {
-    return std::string(Trim(ground_truth));
+  if (ground_truth.find(kGsm8kMarker) != std::string_view::npos) {
+    return FromGsm8kMarker(ground_truth).value_or("");
   }
-  return FromGsm8kMarker(ground_truth).value_or("");
+  // Some datasets store the full solution or "\boxed{18}" as the answer; the box is the answer.
+  size_t name_size = 0;
+  if (FindLastBox(ground_truth, &name_size) != std::string_view::npos) {
+    if (std::optional<std::string> boxed = ExtractLastBoxed(ground_truth)) return *boxed;
+  }
+  return std::string(Trim(ground_truth));
 }
 
 }  // namespace aha::math

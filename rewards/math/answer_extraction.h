@@ -35,7 +35,8 @@ std::optional<std::string> ExtractFinalAnswer(std::string_view completion,
 std::optional<std::string> ExtractLastBoxed(std::string_view text);
 
 // Returns the answer part of a reference answer: the text after the last "####" for GSM8K-style
-// solutions ("... so she has 18.\n#### 18" gives "18"), or `ground_truth` unchanged otherwise.
+// solutions ("... so she has 18.\n#### 18" gives "18"), else the content of the last \boxed{} or
+// \fbox{} ("so we get \boxed{18}." gives "18"), or `ground_truth` trimmed otherwise.
 // MathEqual applies it to its ground truth.
 std::string NormalizeGroundTruth(std::string_view ground_truth);
 

@@ -12,7 +12,8 @@
 namespace aha::math {
 
 // The equality policy. The ground truth always comes first; it goes through NormalizeGroundTruth
-// (GSM8K "... #### 42" becomes "42"), then both sides go through NormalizeLatex (see
+// (GSM8K "... #### 42" becomes "42", "so we get \boxed{42}." becomes "42"), then both sides go
+// through NormalizeLatex (see
 // latex_normalize.h for the clean-up and the table of unit words that are dropped).
 //
 // Both sides are split by ParseAnswerStructure, then compared as wholes:

@@ -115,5 +115,11 @@ TEST(AnswerExtractionTest, NormalizeGroundTruthGsm8k) {
   EXPECT_EQ(NormalizeGroundTruth(R"(  \frac{1}{2} )"), R"(\frac{1}{2})");
 }
 
+TEST(AnswerExtractionTest, NormalizeGroundTruthUnwrapsLastBox) {
+  EXPECT_EQ(NormalizeGroundTruth(R"(\boxed{18})"), "18");
+  EXPECT_EQ(NormalizeGroundTruth(R"(so we get \boxed{18}.)"), "18");
+  EXPECT_EQ(NormalizeGroundTruth(R"(\boxed{1} then \boxed{\frac{1}{2}})"), R"(\frac{1}{2})");
+}
+
 }  // namespace
 }  // namespace aha::math

@@ -186,7 +186,9 @@ TEST(MathEqualTest, StructuredAnswers) {
 TEST(MathEqualTest, GroundTruthInGsm8kForm) {
   ExpectAll({{"Some work <<2*3=6>>6.\n#### 6", "6"},
              {"#### 1,600", "1600"},
-             {"#### 18", R"(\$18)"}},
+             {"#### 18", R"(\$18)"},
+             {R"(\boxed{18})", "18"},
+             {R"(so we get \boxed{18}.)", "18"}},
             true);
 }
 
