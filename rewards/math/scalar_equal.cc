@@ -132,14 +132,30 @@ EqualResult CompareEquations(const Expression& truth, const Expression& answer,
   return {true, "equations are multiples"};
 }
 
-// A variable, a Greek letter, a subscripted variable, or "f(x)".
-bool IsSimpleLeftSide(std::string_view lhs) {
-  absl::StatusOr<Expression> parsed = Expression::Parse(lhs);
-  if (parsed.ok() && parsed->variables().size() == 1 &&
-      RemoveSpaces(lhs).size() <= parsed->variables()[0].size() + 2 &&
-      RemoveSpaces(lhs).find_first_of("+-*/^") == std::string::npos) {
-    return true;
+// True for exactly one variable: a letter or a Greek command, with an optional subscript ("x",
+// "x_1", "a_{n}", "\alpha"). "2x" or "|x|" is not: dropping it would turn "2x = 3" into "3".
+bool IsSingleVariable(std::string_view text) {
+  std::string compact = RemoveSpaces(text);
+  size_t end = 0;
+  if (!compact.empty() && compact[0] == '\\') ++end;
+  size_t letters = end;
+  while (end < compact.size() && std::isalpha(static_cast<unsigned char>(compact[end]))) ++end;
+  if (end == letters || (letters == 0 && end != 1)) return false;
+  if (end < compact.size()) {
+    if (compact[end] != '_' || end + 1 == compact.size()) return false;
+    std::string_view sub = std::string_view(compact).substr(end + 1);
+    bool braced = sub.size() >= 3 && sub.front() == '{' && sub.back() == '}' &&
+                  sub.find_first_of("{}", 1) == sub.size() - 1;
+    if (!braced && sub.size() != 1) return false;
   }
+  // The parse rejects commands that are not Greek letters and constants such as e, i and \pi.
+  absl::StatusOr<Expression> parsed = Expression::Parse(compact);
+  return parsed.ok() && parsed->variables().size() == 1;
+}
+
+// A single variable or "f(x)".
+bool IsSimpleLeftSide(std::string_view lhs) {
+  if (IsSingleVariable(lhs)) return true;
   size_t paren = lhs.find('(');
   if (paren == std::string_view::npos || lhs.back() != ')' || paren == 0) return false;
   for (size_t i = 0; i < paren; ++i) {

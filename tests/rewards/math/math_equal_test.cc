@@ -150,6 +150,9 @@ TEST(MathEqualTest, Equations) {
              {"5", "x = 5"},
              {"x^3+3x-6", "p(x) = x^3+3x-6"},
              {"k = 2", "2"},
+             {"x_1 = 4", "4"},
+             {"a_{n} = 4", "4"},
+             {R"(\alpha = 4)", "4"},
              {"x = 5", "y = 5"}},
             true);
 }
@@ -224,6 +227,11 @@ TEST(MathEqualTest, MustNotMatch) {
              {"204_5", "54"},
              {R"(1 \pm \sqrt{19})", R"(1+\sqrt{19})"},
              {"y = 2x + 3", "y = 2x + 4"},
+             {"x=3", "2x=3"},
+             {"5", "2x = 5"},
+             {"6", "3x=6"},
+             {"3", "-x=3"},
+             {R"(\pi = 3)", "3"},
              {R"(\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix})",
               R"(\begin{pmatrix} 1 & 3 \\ 2 & 4 \end{pmatrix})"},
              {R"(\begin{pmatrix} 1 \\ 2 \end{pmatrix})", R"(\begin{pmatrix} 1 & 2 \end{pmatrix})"}},
