@@ -40,7 +40,8 @@ namespace aha::math {
 //       expansion does not end (2/3 vs 0.6666667), within the relative tolerance. So 2/3 vs 0.67
 //       is wrong (relative error 5e-3), 1000000 vs 1000000.5 is wrong, 1/8 vs 0.125 is right;
 //     - without variables otherwise (\sqrt, \pi, e, i, functions, or 128-bit overflow): their
-//       complex values agree within the relative tolerance, or the absolute tolerance near zero;
+//       complex values agree within the relative tolerance, or within the absolute tolerance
+//       when the reference value is exactly 0 (so 5e-19 is not 2.88e-19);
 //       +\infty equals only +\infty;
 //     - with variables: the values agree, as above, at `random_points` points where every
 //       variable takes a value in [0.5, 2.5] drawn from a generator seeded by `seed` and the
@@ -51,7 +52,7 @@ namespace aha::math {
 // past the limits. Every step is bounded, so a hostile answer returns quickly.
 struct EqualOptions {
   double relative_tolerance = 1e-6;
-  double absolute_tolerance = 1e-12;
+  double absolute_tolerance = 1e-12;  // used only when the reference value is exactly 0
   int random_points = 6;
   uint64_t seed = 0x5eed5eedULL;
   // Step 1 of the scalar policy. Turning it off makes every scalar go through parsing, which the

@@ -32,13 +32,17 @@ std::string RemoveSpaces(std::string_view text) {
 
 bool IsFinite(Complex z) { return std::isfinite(z.real()) && std::isfinite(z.imag()); }
 
-bool NumbersClose(Complex a, Complex b, const EqualOptions& options) {
-  if (!IsFinite(a) || !IsFinite(b)) {
-    return std::isinf(a.real()) && a.real() == b.real() && a.imag() == 0 && b.imag() == 0;
+// `reference` is the ground truth's value. The absolute tolerance applies only when it is exactly
+// 0: physics answers such as 2.88e-19 are far below any absolute tolerance, which would make
+// them equal every other small number.
+bool NumbersClose(Complex reference, Complex b, const EqualOptions& options) {
+  if (!IsFinite(reference) || !IsFinite(b)) {
+    return std::isinf(reference.real()) && reference.real() == b.real() &&
+           reference.imag() == 0 && b.imag() == 0;
   }
-  double diff = std::abs(a - b);
-  return diff <= options.absolute_tolerance ||
-         diff <= options.relative_tolerance * std::max(std::abs(a), std::abs(b));
+  double diff = std::abs(reference - b);
+  if (reference == Complex(0)) return diff <= options.absolute_tolerance;
+  return diff <= options.relative_tolerance * std::max(std::abs(reference), std::abs(b));
 }
 
 // SplitMix64, so that points do not depend on the standard library's generators.
