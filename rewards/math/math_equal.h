@@ -44,16 +44,20 @@ namespace aha::math {
 //       when the reference value is exactly 0 (so 5e-19 is not 2.88e-19);
 //       +\infty equals only +\infty;
 //     - with variables: the values agree, as above, at `random_points` points where every
-//       variable takes a value in [0.5, 2.5] drawn from a generator seeded by `seed` and the
-//       variable's name (deterministic across runs and platforms). A point where both sides are
-//       undefined is skipped; at least 3 points must be defined.
+//       variable takes a value of magnitude in [0.5, 2.5], positive, negative or of mixed signs,
+//       drawn from a generator seeded by `seed` and the variable's name (deterministic across
+//       runs and platforms). A point where either side is undefined, or where one side is real
+//       and the other is not (\ln(x^2) vs 2\ln x at x < 0), is skipped; at least 3 points must
+//       be compared.
+//       NOTE: a value that is real only through complex intermediates counts as real, so
+//       \sqrt{x}\sqrt{y} (= -\sqrt{xy} when both are negative) does not equal \sqrt{xy}.
 // Anything else is wrong: an empty answer, an answer that fails to parse (no number is pulled out
 // of it), text past ParseLimits, exponents that overflow to infinity (10^{10^{10}}), and nesting
 // past the limits. Every step is bounded, so a hostile answer returns quickly.
 struct EqualOptions {
   double relative_tolerance = 1e-6;
   double absolute_tolerance = 1e-12;  // used only when the reference value is exactly 0
-  int random_points = 6;
+  int random_points = 12;
   uint64_t seed = 0x5eed5eedULL;
   // Step 1 of the scalar policy. Turning it off makes every scalar go through parsing, which the
   // tests use to measure how many reference answers the parser reads.

@@ -53,11 +53,26 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
+// Variables take magnitudes in [0.5, 2.5]. Points cycle through three sign patterns: all
+// positive, all negative, and a sign per variable drawn from the hash, so that x and |x|, or
+// \sqrt{x^2} and x, differ at some point.
 double PointValue(uint64_t seed, int point, const std::string& name) {
   uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a of the name
   for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
   uint64_t bits = Mix(seed ^ Mix(h + static_cast<uint64_t>(point)));
-  return 0.5 + 2.0 * static_cast<double>(bits >> 11) / static_cast<double>(1ULL << 53);
+  double magnitude = 0.5 + 2.0 * static_cast<double>(bits >> 11) / static_cast<double>(1ULL << 53);
+  bool negative = point % 3 == 1 || (point % 3 == 2 && (bits & 1) != 0);
+  return negative ? -magnitude : magnitude;
+}
+
+bool IsNonReal(Complex z) { return std::abs(z.imag()) > 1e-9 * std::max(1.0, std::abs(z)); }
+
+// A point is skipped when either side is undefined there, or when one side is real and the other
+// is not: a real answer compared on its real domain. So \ln(x^2) equals 2\ln x (equal for x > 0,
+// where both are real) and \sqrt{x} equals x^{1/2} (equal everywhere, complex for x < 0), while
+// x + i never equals x (no point where both are real or both are not).
+bool SkipPoint(Complex a, Complex b) {
+  return !IsFinite(a) || !IsFinite(b) || IsNonReal(a) != IsNonReal(b);
 }
 
 // Returns the variable lookup for one random point.
@@ -96,7 +111,7 @@ EqualResult CompareAtPoints(const Expression& truth, const Expression& answer,
   for (int point = 0; point < options.random_points; ++point) {
     Complex a = truth.Evaluate(PointLookup(options.seed, point));
     Complex b = answer.Evaluate(PointLookup(options.seed, point));
-    if (!IsFinite(a) && !IsFinite(b)) continue;
+    if (SkipPoint(a, b)) continue;
     if (!NumbersClose(a, b, options)) {
       return {false, absl::StrCat("values differ at random point ", point)};
     }
@@ -122,7 +137,7 @@ EqualResult CompareEquations(const Expression& truth, const Expression& answer,
   for (int point = 0; point < options.random_points; ++point) {
     Complex a = truth.Evaluate(PointLookup(options.seed, point));
     Complex b = answer.Evaluate(PointLookup(options.seed, point));
-    if (!IsFinite(a) || !IsFinite(b)) continue;
+    if (SkipPoint(a, b)) continue;
     bool a_zero = std::abs(a) <= options.absolute_tolerance;
     bool b_zero = std::abs(b) <= options.absolute_tolerance;
     if (a_zero != b_zero) return {false, "equations differ"};

@@ -140,7 +140,10 @@ TEST(MathEqualTest, ExpressionsInVariables) {
              {"x^2-1", "(x-1)(x+1)"},
              {R"(\ln(xy))", R"(\ln x + \ln y)"},
              {"a_1 + a_2", "a_2+a_1"},
-             {R"(\theta^2)", R"(\theta\cdot\theta)"}},
+             {R"(\theta^2)", R"(\theta\cdot\theta)"},
+             {R"(\sqrt{x})", "x^{1/2}"},
+             {R"(\ln(x^2))", R"(2\ln x)"},
+             {R"(\sqrt{x^2})", "|x|"}},
             true);
 }
 
@@ -236,6 +239,12 @@ TEST(MathEqualTest, MustNotMatch) {
              {"4.6e-24", R"(\pi \times 10^{-20})"},
              {"1e-15", "0"},
              {"x=3", "2x=3"},
+             {"x=3", "|x|=3"},
+             {"|x-1|", "x-1"},
+             {"|x|", "x"},
+             {"x", R"(\sqrt{x^2})"},
+             {"x + i", "x"},
+             {R"(\sqrt{x})", R"(\sqrt{-x})"},
              {"5", "2x = 5"},
              {"6", "3x=6"},
              {"3", "-x=3"},
