@@ -362,6 +362,12 @@ class ExpressionParser {
     return Variable(std::string(1, c));
   }
 
+  bool IsMinusOne(int node) {
+    if (node < 0 || result_.nodes_[node].op != Op::kNeg) return false;
+    const Expression::Node& operand = result_.nodes_[result_.nodes_[node].left];
+    return operand.op == Op::kNumber && operand.literal && *operand.literal == Rational(1);
+  }
+
   // "\sin^2 x", "\log_2 8", "\cos(2x)", "\sin 2x": the argument runs over implicit products.
   int ParseFunction(std::string name) {
     if (!Enter()) return -1;
@@ -370,6 +376,11 @@ class ExpressionParser {
     if (Peek() == '^') {
       ++pos_;
       power = ParseExponent();
+      // "\sin^{-1} x" is the inverse function arcsin, not 1/\sin x.
+      if (IsMinusOne(power) && (name == "sin" || name == "cos" || name == "tan")) {
+        name = "arc" + name;
+        power = -1;
+      }
     }
     if (name == "log" && Peek() == '_') {
       ++pos_;

@@ -31,7 +31,8 @@ struct ParseLimits {
 //  - a mixed number: an integer followed by \frac of two integers, "1\frac{4}{5}" = 9/5;
 //  - constants \pi (also "pi"), e (Euler's number), i (the imaginary unit), \infty;
 //  - functions \sin \cos \tan \cot \sec \csc \arcsin \arccos \arctan \sinh \cosh \tanh \exp \ln
-//    \log (natural) and \log_b, also without the backslash; "\sin^2 x" squares the value;
+//    \log (natural) and \log_b, also without the backslash; "\sin^2 x" squares the value, and
+//    "\sin^{-1} x", "\cos^{-1}", "\tan^{-1}" are arcsin, arccos, arctan;
 //  - variables: any other single letter, Greek letters (\alpha, \theta, ...), with an optional
 //    subscript ("a_1", "x_{n}").
 // A run of letters that is not a known name reads as a product of one-letter variables.
