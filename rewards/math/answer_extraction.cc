@@ -55,6 +55,20 @@ size_t FindLastBox(std::string_view text, size_t* name_size) {
   return best;
 }
 
+// True when `tail`, what follows a leading number, is empty, punctuation, or words after a space
+// ("dollars.", " eggs"), so the number alone is the answer; "/2" or "e5" continue the number.
+bool IsWordTail(std::string_view tail) {
+  if (tail.empty()) return true;
+  if (!IsSpace(tail[0]) && tail[0] != '.' && tail[0] != ',') return false;
+  for (char c : tail) {
+    if (!std::isalpha(static_cast<unsigned char>(c)) && !IsSpace(c) && c != '.' && c != ',' &&
+        c != '!' && c != '\'') {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::string> FromGsm8kMarker(std::string_view text) {
   size_t marker = text.rfind(kGsm8kMarker);
   if (marker == std::string_view::npos) return std::nullopt;
@@ -74,8 +88,9 @@ std::optional<std::string> FromGsm8kMarker(std::string_view text) {
   if (i > digits_start && std::isdigit(static_cast<unsigned char>(rest[digits_start]))) {
     while (i > digits_start && (rest[i - 1] == ',' || rest[i - 1] == '.')) --i;
     if (i < rest.size() && rest[i] == '%') ++i;
-    return std::string(rest.substr(0, i));
+    if (IsWordTail(rest.substr(i))) return std::string(rest.substr(0, i));
   }
+  // "5/2", "1e5" or "3 \frac{1}{2}": the whole line is the answer.
   return NonEmpty(rest);
 }
 

@@ -19,8 +19,9 @@ struct ExtractOptions {
   // never closes, there is no answer; an earlier box is not used, and boxes are never joined.
   // "\boxed 42" (a space and one token) is read too.
   bool from_boxed = true;
-  // What follows the last "####" on its line, as in GSM8K solutions: the leading number when the
-  // line starts with one ("#### 42 dollars" gives "42"), otherwise the whole line.
+  // What follows the last "####" on its line, as in GSM8K solutions: the leading number when
+  // only words follow it ("#### 42 dollars" gives "42"), otherwise the whole line ("#### 5/2",
+  // "#### 1e5", "#### 3 \frac{1}{2}").
   bool from_gsm8k_marker = true;
 };
 

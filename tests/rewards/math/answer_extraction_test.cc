@@ -96,6 +96,14 @@ TEST(AnswerExtractionTest, Gsm8kMarkerNumberForms) {
   EXPECT_EQ(ExtractFinalAnswer("#### -5"), "-5");
   EXPECT_EQ(ExtractFinalAnswer("#### 12.5%"), "12.5%");
   EXPECT_EQ(ExtractFinalAnswer("#### \\frac{1}{2}"), "\\frac{1}{2}");
+  EXPECT_EQ(ExtractFinalAnswer("#### 42 dollars."), "42");
+}
+
+TEST(AnswerExtractionTest, Gsm8kMarkerReadsWholeExpression) {
+  EXPECT_EQ(ExtractFinalAnswer("#### 5/2"), "5/2");
+  EXPECT_EQ(ExtractFinalAnswer("#### 1e5"), "1e5");
+  EXPECT_EQ(ExtractFinalAnswer("#### 3 \\frac{1}{2}"), "3 \\frac{1}{2}");
+  EXPECT_EQ(ExtractFinalAnswer("#### 2^{10}\nmore"), "2^{10}");
 }
 
 TEST(AnswerExtractionTest, Gsm8kMarkerDisabled) {

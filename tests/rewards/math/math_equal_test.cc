@@ -201,6 +201,9 @@ TEST(MathEqualTest, GroundTruthInGsm8kForm) {
   ExpectAll({{"Some work <<2*3=6>>6.\n#### 6", "6"},
              {"#### 1,600", "1600"},
              {"#### 18", R"(\$18)"},
+             {"#### 5/2", "2.5"},
+             {"#### 1e5", "100000"},
+             {R"(#### 3 \frac{1}{2})", "3.5"},
              {R"(\boxed{18})", "18"},
              {R"(so we get \boxed{18}.)", "18"}},
             true);
