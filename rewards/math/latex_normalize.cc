@@ -38,6 +38,13 @@ std::string ReplaceControlWord(std::string_view text, std::string_view command,
 // Unwraps \command{X} to X, or to " " when X is a unit word and text is left before it.
 std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
   std::string out;
+  // Whether `out` has a non-space character, kept as it grows: trimming `out` at every group
+  // was quadratic on answers of many units.
+  bool text_before = false;
+  auto append = [&](std::string_view chunk) {
+    out.append(chunk);
+    text_before = text_before || !Trim(chunk).empty();
+  };
   size_t i = 0;
   while (i < text.size()) {
     size_t found = text.find(command, i);
@@ -46,16 +53,15 @@ std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
     while (brace < text.size() && text[brace] == ' ') ++brace;
     if (brace >= text.size() || text[brace] != '{' ||
         (found + command.size() < text.size() && IsLetter(text[found + command.size()]))) {
-      out.append(text.substr(i, found + command.size() - i));
+      append(text.substr(i, found + command.size() - i));
       i = found + command.size();
       continue;
     }
     size_t close = MatchingBrace(text, brace);
     if (close == std::string_view::npos) break;
-    out.append(text.substr(i, found - i));
+    append(text.substr(i, found - i));
     std::string_view inner = text.substr(brace + 1, close - brace - 1);
     std::string_view word = Trim(inner);
-    bool text_before = !Trim(out).empty();
     i = close + 1;
     if (text_before && IsUnitWord(word)) {
       out.push_back(' ');
@@ -67,7 +73,7 @@ std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
         }
       }
     } else {
-      out.append(inner);
+      append(inner);
     }
   }
   out.append(text.substr(std::min(i, text.size())));
@@ -75,7 +81,7 @@ std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
 }
 
 // Drops unit words at the end, for example "864 inches^2" -> "864", "12 square feet" -> "12".
-std::string StripTrailingUnits(std::string text) {
+std::string StripTrailingUnits(std::string_view text) {
   while (true) {
     std::string_view view = TrimRight(text);
     size_t end = view.size();
@@ -97,9 +103,26 @@ std::string StripTrailingUnits(std::string text) {
                                                                           view[start - 1])))) {
       break;
     }
-    text = std::string(before);
+    text = before;
   }
-  return text;
+  return std::string(text);
+}
+
+// Turns ",\\!" and the spaces after it into ",", in one pass.
+std::string JoinThousandsSeparators(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    size_t found = text.find(",\\!", i);
+    if (found == std::string_view::npos) break;
+    out.append(text.substr(i, found - i));
+    out.push_back(',');
+    i = found + 3;
+    while (i < text.size() && text[i] == ' ') ++i;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
 }
 
 std::string CollapseWhitespace(std::string_view text) {
@@ -168,11 +191,7 @@ std::string NormalizeLatex(std::string_view answer) {
                                                   {"\\right.", ""}});
 
   // ",\!" is the thousands separator in MATH-style answers; spaces after it are layout only.
-  for (size_t pos = text.find(",\\!"); pos != std::string::npos; pos = text.find(",\\!", pos)) {
-    size_t end = pos + 3;
-    while (end < text.size() && text[end] == ' ') ++end;
-    text.replace(pos, end - pos, ",");
-  }
+  text = JoinThousandsSeparators(text);
   // "\\" maps to itself so that a matrix row break followed by a space stays a row break.
   text = absl::StrReplaceAll(text, {{"\\\\", "\\\\"},
                                     {"\\!", ""},

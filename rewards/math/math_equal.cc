@@ -8,6 +8,7 @@
 #include "rewards/math/answer_extraction.h"
 #include "rewards/math/latex_normalize.h"
 #include "rewards/math/scalar_equal.h"
+#include "rewards/math/text_util.h"
 
 namespace aha::math {
 namespace {
@@ -118,6 +119,10 @@ EqualResult CompareTrees(const AnswerTree& truth, const AnswerTree& answer,
 
 EqualResult CompareAnswers(std::string_view ground_truth, std::string_view answer,
                            const EqualOptions& options) {
+  if (answer.size() > options.max_answer_length) {
+    bool same = Trim(answer) == NormalizeGroundTruth(ground_truth);
+    return {same, same ? "same text (long answer)" : "answer longer than max_answer_length"};
+  }
   std::string truth_text = NormalizeLatex(NormalizeGroundTruth(ground_truth));
   std::string answer_text = NormalizeLatex(answer);
   if (answer_text.empty()) return {false, "empty answer"};

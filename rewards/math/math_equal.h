@@ -62,6 +62,10 @@ struct EqualOptions {
   // Step 1 of the scalar policy. Turning it off makes every scalar go through parsing, which the
   // tests use to measure how many reference answers the parser reads.
   bool match_identical_text = true;
+  // An extracted answer longer than this many characters is compared with the ground truth as
+  // exact text only, never normalized or parsed: a real final answer is short, and the clean-up
+  // of a megabyte of "\text{cm}" or ",\!" would cost time on every rollout.
+  size_t max_answer_length = 1000;
   ParseLimits parse_limits;
   StructureLimits structure_limits;
 };

@@ -339,6 +339,47 @@ TEST(MathEqualTest, HostileInputsReturnWrongQuickly) {
   }
 }
 
+TEST(MathEqualTest, LongRepeatedAnswersReturnQuickly) {
+  // Each of these was quadratic (tens of seconds at 1.8 MB) in NormalizeLatex.
+  std::string units, separators, words;
+  for (int k = 0; k < 200000; ++k) {
+    units += R"(\text{cm})";
+    separators += R"(,\!)";
+    words += " cm";
+  }
+  for (const std::string& answer : {"5" + units, "1" + separators, "5" + words}) {
+    bool equal = true;
+    double ms = TimeCompare("5", answer, &equal);
+    EXPECT_FALSE(equal) << answer.substr(0, 40);
+    EXPECT_LT(ms, 200.0) << answer.substr(0, 40);
+  }
+}
+
+TEST(MathEqualTest, LongAnswerComparesAsText) {
+  std::string long_truth = "x" + std::string(1200, '1');
+  EXPECT_TRUE(MathEqual(long_truth, long_truth));
+  EXPECT_FALSE(MathEqual("5", "5" + std::string(1200, ' ') + "."));
+}
+
+TEST(MathEqualTest, NormalizingManyUnitsIsLinear) {
+  // Below the length cap, the clean-up itself must stay fast too.
+  EqualOptions options;
+  options.max_answer_length = 1 << 30;
+  std::string units, separators, words;
+  for (int k = 0; k < 100000; ++k) {
+    units += R"(\text{cm})";
+    separators += R"(,\!)";
+    words += " cm";
+  }
+  for (const std::string& answer : {"5" + units, "1" + separators, "5" + words}) {
+    auto start = std::chrono::steady_clock::now();
+    CompareAnswers("5", answer, options);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                    .count();
+    EXPECT_LT(ms, 1000.0) << answer.substr(0, 40);
+  }
+}
+
 TEST(MathEqualTest, LongSumStaysBounded) {
   std::string sum = "1";
   for (int k = 0; k < 1500; ++k) sum += "+1";
