@@ -125,6 +125,32 @@ std::string JoinThousandsSeparators(std::string_view text) {
   return out;
 }
 
+// Unicode spaces used as thousands separators ("1 000" with U+00A0, U+2009 or U+202F) are
+// dropped between a digit and a group of exactly three digits; elsewhere they become spaces.
+std::string JoinDigitGroups(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    size_t width = 0;
+    if (text.compare(i, 2, "\xC2\xA0") == 0) width = 2;
+    if (text.compare(i, 3, "\xE2\x80\x89") == 0 || text.compare(i, 3, "\xE2\x80\xAF") == 0) {
+      width = 3;
+    }
+    if (width > 0 && !out.empty() && std::isdigit(static_cast<unsigned char>(out.back()))) {
+      size_t digits = i + width;
+      while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+        ++digits;
+      }
+      if (digits - (i + width) == 3) {
+        i += width - 1;
+        continue;
+      }
+    }
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
 std::string CollapseWhitespace(std::string_view text) {
   std::string out;
   bool pending_space = false;
@@ -177,7 +203,23 @@ size_t MatchingBrace(std::string_view text, size_t open) {
 }
 
 std::string NormalizeLatex(std::string_view answer) {
-  std::string text = absl::StrReplaceAll(std::string(answer), {{"\\$", ""},
+  std::string text = absl::StrReplaceAll(JoinDigitGroups(std::string(answer)), {
+                                                  {"\xE2\x88\x92", "-"},           // U+2212 minus
+                                                  {"\xCF\x80", "\\pi "},          // pi
+                                                  {"\xE2\x88\x9A", "\\sqrt "},   // square root
+                                                  {"\xC3\x97", "\\times "},       // times
+                                                  {"\xC2\xB7", "\\cdot "},        // middle dot
+                                                  {"\xC3\xB7", "\\div "},         // division
+                                                  {"\xE2\x88\x9E", "\\infty "},  // infinity
+                                                  {"\xC2\xBD", "\\frac{1}{2}"},   // one half
+                                                  {"\xC2\xBC", "\\frac{1}{4}"},   // one quarter
+                                                  {"\xC2\xBE", "\\frac{3}{4}"},   // 3 quarters
+                                                  {"\xC2\xB2", "^2"},               // superscript 2
+                                                  {"\xC2\xB3", "^3"},               // superscript 3
+                                                  {"\xC2\xA0", " "},                // no-break space
+                                                  {"\xE2\x80\x89", " "},           // thin space
+                                                  {"\xE2\x80\xAF", " "},           // narrow nbsp
+                                                  {"\\$", ""},
                                                   {"$", ""},
                                                   {"\\%", ""},
                                                   {"%", ""},

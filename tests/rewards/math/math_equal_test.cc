@@ -107,6 +107,21 @@ TEST(MathEqualTest, LatexCleanup) {
             true);
 }
 
+TEST(MathEqualTest, UnicodeCharacters) {
+  ExpectAll({{"-5", "\u22125"},
+             {R"(2\pi)", "2\u03c0"},
+             {R"(\pi r^2)", "\u03c0r\u00b2"},
+             {R"(\sqrt{2})", "\u221a2"},
+             {R"(\sqrt{x})", "\u221ax"},
+             {R"(3\times10^8)", "3\u00d710^8"},
+             {R"(\frac{1}{2})", "\u00bd"},
+             {"x^2", "x\u00b2"},
+             {"1000", "1\u00a0000"},
+             {"1000000", "1\u202f000\u202f000"},
+             {"5", "\u00a05"}},
+            true);
+}
+
 TEST(MathEqualTest, Expressions) {
   ExpectAll({{R"(2\sqrt{5})", R"(\sqrt{20})"},
              {R"(11\sqrt2)", R"(11 \sqrt{2})"},
