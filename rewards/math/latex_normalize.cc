@@ -228,6 +228,8 @@ std::string NormalizeLatex(std::string_view answer) {
                                                   {"^{ \\circ }", ""},
                                                   {"\xC2\xB0", ""},
                                                   {"\\dfrac", "\\frac"},
+                                                  {"\\cfrac", "\\frac"},
+                                                  {"{,}", ","},
                                                   {"\\tfrac", "\\frac"},
                                                   {"\\left.", ""},
                                                   {"\\right.", ""}});

@@ -43,7 +43,7 @@ size_t MatchingBrace(std::string_view text, size_t open);
 //  - turns ",\!" (with any spaces after it) into "," so "10,\!080" becomes the number "10,080";
 //  - drops \left, \right (with a "." delimiter), \big-style sizes, \displaystyle, "\!", and turns
 //    "\,", "\;", "\:", "\ ", "~", \quad and \qquad into a space;
-//  - maps \dfrac and \tfrac to \frac;
+//  - maps \dfrac, \tfrac and \cfrac to \frac, and the "{,}" thousands separator to ",";
 //  - unwraps \text, \textbf, \textit, \textrm, \textnormal, \mathrm, \mathbf, \mathit and \mbox,
 //    dropping the wrapper's content when it is a unit word;
 //  - drops trailing unit words, a leading "x \in", and a trailing ".";
