@@ -179,6 +179,17 @@ std::string StripMembershipPrefix(std::string text) {
   return text;
 }
 
+// Drops a leading "\approx" or "\sim": "\approx 1.6" is the answer 1.6.
+std::string StripApproximatePrefix(std::string text) {
+  for (std::string_view command : {"\\approx", "\\sim"}) {
+    if (StartsWith(text, command) &&
+        (text.size() == command.size() || !IsLetter(text[command.size()]))) {
+      return std::string(TrimLeft(std::string_view(text).substr(command.size())));
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 bool IsUnitWord(std::string_view word) {
@@ -214,6 +225,7 @@ std::string NormalizeLatex(std::string_view answer) {
                                                   {"\xC2\xBD", "\\frac{1}{2}"},   // one half
                                                   {"\xC2\xBC", "\\frac{1}{4}"},   // one quarter
                                                   {"\xC2\xBE", "\\frac{3}{4}"},   // 3 quarters
+                                                  {"\xE2\x89\x88", "\\approx "},  // approx
                                                   {"\xC2\xB2", "^2"},               // superscript 2
                                                   {"\xC2\xB3", "^3"},               // superscript 3
                                                   {"\xC2\xA0", " "},                // no-break space
@@ -260,6 +272,7 @@ std::string NormalizeLatex(std::string_view answer) {
   text = absl::StrReplaceAll(text, {{" or ", ","}, {" and ", ","}});
   text = StripTrailingUnits(text);
   text = StripMembershipPrefix(text);
+  text = StripApproximatePrefix(text);
   while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
   return std::string(Trim(text));
 }

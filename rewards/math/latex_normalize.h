@@ -46,7 +46,8 @@ size_t MatchingBrace(std::string_view text, size_t open);
 //  - maps \dfrac, \tfrac and \cfrac to \frac, and the "{,}" thousands separator to ",";
 //  - unwraps \text, \textbf, \textit, \textrm, \textnormal, \mathrm, \mathbf, \mathit and \mbox,
 //    dropping the wrapper's content when it is a unit word;
-//  - drops trailing unit words, a leading "x \in", and a trailing ".";
+//  - drops trailing unit words, a leading "x \in", a leading "\approx" or "\sim" (also "≈"), and
+//    a trailing ".";
 //  - turns the words " or " and " and " into commas, and collapses whitespace.
 std::string NormalizeLatex(std::string_view answer);
 

@@ -33,7 +33,7 @@ namespace aha::math {
 //  4. both are equations "A = B": A-B of one is a constant nonzero multiple of A-B of the other at
 //     every random point, or both left sides are single variables and the right sides are equal;
 //     when only one side is an equation with a single variable or f(x) on the left ("x = 5",
-//     "f(x) = x^2"), its right side is compared;
+//     "f(x) = x^2"), its right side is compared; a chain "x = 2 + 3 = 5" reads as "x = 5";
 //  5. both parse as expressions (see expression.h) and:
 //     - without variables, when both are exact rationals: they are equal exactly. The one
 //       exception: a side written with a decimal point may approximate a rational whose decimal

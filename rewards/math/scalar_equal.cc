@@ -188,10 +188,11 @@ struct Equation {
   std::string_view rhs;
 };
 
+// A chain "x = 2 + 3 = 5" is read as its first and last sides, "x = 5".
 std::optional<Equation> SplitEquation(std::string_view text) {
   std::vector<std::string_view> sides = SplitTopLevel(text, "=");
-  if (sides.size() != 2) return std::nullopt;
-  Equation equation{Trim(sides[0]), Trim(sides[1])};
+  if (sides.size() < 2) return std::nullopt;
+  Equation equation{Trim(sides.front()), Trim(sides.back())};
   if (equation.lhs.empty() || equation.rhs.empty()) return std::nullopt;
   return equation;
 }
