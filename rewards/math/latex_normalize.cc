@@ -35,7 +35,33 @@ std::string ReplaceControlWord(std::string_view text, std::string_view command,
   return out;
 }
 
-// Unwraps \command{X} to X, or to " " when X is a unit word and text is left before it.
+// Whether `inner` is only words: letters, spaces and the '/', '-' or '.' of "m/s" or "km-h".
+bool IsOnlyWords(std::string_view inner) {
+  bool letter = false;
+  for (char c : inner) {
+    if (IsLetter(c)) {
+      letter = true;
+    } else if (c != ' ' && c != '/' && c != '-' && c != '.') {
+      return false;
+    }
+  }
+  return letter;
+}
+
+// Whether text[i..] contains nothing but an optional power, spaces and a final period.
+bool OnlyEndFollows(std::string_view text, size_t i) {
+  for (std::string_view power : {"^{2}", "^{3}", "^2", "^3"}) {
+    if (text.substr(i, power.size()) == power) {
+      i += power.size();
+      break;
+    }
+  }
+  std::string_view rest = Trim(text.substr(std::min(i, text.size())));
+  return rest.empty() || rest == ".";
+}
+
+// Unwraps \command{X} to X, or to " " when text is left before it and X is a unit word, or
+// any words at the end of the answer ("18 \text{ eggs}", "3 \times 10^8\ \text{m/s}").
 std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
   std::string out;
   // Whether `out` has a non-space character, kept as it grows: trimming `out` at every group
@@ -63,7 +89,7 @@ std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
     std::string_view inner = text.substr(brace + 1, close - brace - 1);
     std::string_view word = Trim(inner);
     i = close + 1;
-    if (text_before && IsUnitWord(word)) {
+    if (text_before && (IsUnitWord(word) || (IsOnlyWords(word) && OnlyEndFollows(text, i)))) {
       out.push_back(' ');
       // The power belongs to the unit: "15\mbox{ cm}^2" is 15.
       for (std::string_view power : {"^{2}", "^{3}", "^2", "^3"}) {
@@ -106,6 +132,38 @@ std::string StripTrailingUnits(std::string_view text) {
     text = before;
   }
   return std::string(text);
+}
+
+// Words that are math, not units or nouns, when they follow a number: "2 pi", "3 sqrt".
+bool IsMathWord(std::string_view word) {
+  for (std::string_view name : {"pi", "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log",
+                                "ln", "exp", "mod", "infty", "inf"}) {
+    if (EqualsIgnoreCase(word, name)) return true;
+  }
+  return false;
+}
+
+// Drops a run of plain words after a number: "18 pages" -> "18", "3 red apples" -> "3". Each
+// word has two letters or more, so "5 x" keeps its variable, and none is a math word.
+std::string StripTrailingWords(std::string_view text) {
+  const std::string_view view = TrimRight(text);
+  size_t start = view.size();
+  while (start > 0 && (IsLetter(view[start - 1]) || view[start - 1] == ' ')) --start;
+  if (start == view.size() || view[start] != ' ') return std::string(text);
+  const std::string_view before = TrimRight(view.substr(0, start));
+  if (before.empty() ||
+      !(std::isdigit(static_cast<unsigned char>(before.back())) || before.back() == '}' ||
+        before.back() == ')')) {
+    return std::string(text);
+  }
+  for (size_t i = start; i < view.size();) {
+    size_t end = view.find(' ', i);
+    if (end == std::string_view::npos) end = view.size();
+    const std::string_view word = view.substr(i, end - i);
+    if (!word.empty() && (word.size() < 2 || IsMathWord(word))) return std::string(text);
+    i = end + 1;
+  }
+  return std::string(before);
 }
 
 // Turns ",\\!" and the spaces after it into ",", in one pass.
@@ -274,6 +332,7 @@ std::string NormalizeLatex(std::string_view answer) {
   text = StripMembershipPrefix(text);
   text = StripApproximatePrefix(text);
   while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
+  text = StripTrailingWords(text);
   return std::string(Trim(text));
 }
 

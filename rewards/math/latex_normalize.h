@@ -45,9 +45,12 @@ size_t MatchingBrace(std::string_view text, size_t open);
 //    "\,", "\;", "\:", "\ ", "~", \quad and \qquad into a space;
 //  - maps \dfrac, \tfrac and \cfrac to \frac, and the "{,}" thousands separator to ",";
 //  - unwraps \text, \textbf, \textit, \textrm, \textnormal, \mathrm, \mathbf, \mathit and \mbox,
-//    dropping the wrapper's content when it is a unit word;
+//    dropping the wrapper's content when it is a unit word, or words that end the answer
+//    ("18 \text{ eggs}", "3 \times 10^8\ \text{m/s}");
 //  - drops trailing unit words, a leading "x \in", a leading "\approx" or "\sim" (also "≈"), and
 //    a trailing ".";
+//  - drops plain words of two letters or more after a number at the end ("18 pages", "3 red
+//    apples"), but not math words ("2 pi") or a one-letter variable ("5 x");
 //  - turns the words " or " and " and " into commas, and collapses whitespace.
 std::string NormalizeLatex(std::string_view answer);
 

@@ -110,6 +110,29 @@ TEST(MathEqualTest, LatexCleanup) {
             true);
 }
 
+// Words after a number, as GSM8K-style and physics answers write them: the number counts.
+TEST(MathEqualTest, WordsAfterANumber) {
+  ExpectAll({{"18", R"(18 \text{ eggs})"},
+             {"18", R"(18\text{ apples})"},
+             {"18", "18 pages"},
+             {"3", "3 red apples"},
+             {"18", "18 pages."},
+             {"5.2", R"(5.2 \text{ eV})"},
+             {"500", R"(500 \text{ nm})"},
+             {"300", R"(300 \text{ K})"},
+             {"12000", R"(1.2 \times 10^{4} \text{ Hz})"},
+             {"300000000", R"(3 \times 10^8\ \text{m/s})"},
+             {R"(\frac{1}{2})", R"(\frac{1}{2}\text{ hours})"}},
+            true);
+  // A variable, a math word or words in the middle are not dropped.
+  ExpectAll({{"5", "5 x"},
+             {"2", R"(2 \pi)"},
+             {"2", "2 pi"},
+             {"42", "42 apples and 3 pears"},
+             {"18", R"(18 \text{ eggs} + 1)"}},
+            false);
+}
+
 TEST(MathEqualTest, UnicodeCharacters) {
   ExpectAll({{"-5", "\u22125"},
              {R"(2\pi)", "2\u03c0"},
