@@ -11,6 +11,7 @@
 #include "apps/flags.h"
 #include "base/status_macros.h"
 #include "base/yaml_map.h"
+#include "data/jsonl.h"
 #include "nlohmann/json.hpp"
 #include "rewards/reward_set.h"
 #include "yaml-cpp/yaml.h"
@@ -34,7 +35,10 @@ absl::StatusOr<RewardSample> ParseSampleLine(const std::string& line, int64_t li
     return absl::InvalidArgumentError(absl::StrCat("stdin line ", line_number, ": ", message));
   };
   nlohmann::json row = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (row.is_discarded()) return error("invalid JSON");
+  if (row.is_discarded()) {
+    return error(absl::StrCat("invalid JSON (", data::JsonParseProblem(line),
+                              "); each line must be one JSON object, in UTF-8"));
+  }
   if (!row.is_object()) return error("expected a JSON object");
 
   RewardSample sample;

@@ -1,6 +1,9 @@
 // `aha tokenize` and `aha detokenize`: convert JSON Lines of texts to token ids and back with a
 // model folder's tokenizer, to show the ids a model is given.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -126,6 +129,12 @@ int RunConversion(const char* command, const char* usage, const std::vector<Flag
   absl::Status status;
   if (flags->Has("input")) {
     const std::string path = *flags->Get("input");
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) {
+      std::fprintf(stderr, "aha %s: --input %s is a folder; give the path of a JSONL file\n",
+                   command, path.c_str());
+      return 1;
+    }
     std::ifstream in(path);
     if (!in) {
       std::fprintf(stderr, "aha %s: %s: cannot open the file\n", command, path.c_str());
@@ -134,6 +143,11 @@ int RunConversion(const char* command, const char* usage, const std::vector<Flag
     status = ProcessLines(in, path, **tokenizer, convert, skip_special);
   } else {
     status = ProcessLines(std::cin, "stdin", **tokenizer, convert, skip_special);
+  }
+  // A full disk or a closed pipe shows only here, and the output would be lost silently.
+  if (status.ok() && (std::fflush(stdout) != 0 || std::ferror(stdout))) {
+    status = absl::DataLossError(absl::StrCat("writing the output failed: ",
+                                              std::strerror(errno)));
   }
   if (!status.ok()) {
     std::fprintf(stderr, "aha %s: %s\n", command, std::string(status.message()).c_str());

@@ -2,6 +2,7 @@
 #include "data/jsonl.h"
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/ascii.h"
@@ -84,9 +85,29 @@ absl::StatusOr<AnswerFormat> ParseAnswerFormat(std::string_view name) {
                                                  "'; expected as_is, gsm8k or boxed"));
 }
 
+std::string JsonParseProblem(const std::string& text) {
+  try {
+    (void)nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    std::string message = e.what();
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: syntax error ..."
+    const size_t bracket = message.find("] ");
+    if (message.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) {
+      message.erase(0, bracket + 2);
+    }
+    return message;
+  }
+  return "";
+}
+
 absl::Status ReadJsonlObjects(
     const std::string& path,
     const std::function<absl::Status(int64_t line, const nlohmann::json& row)>& visit) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is a folder; give the path of a "
+                                                   "JSONL file"));
+  }
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open the file"));
   std::string text;
@@ -98,7 +119,8 @@ absl::Status ReadJsonlObjects(
     nlohmann::json row = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (row.is_discarded()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(path, ":", line, ": invalid JSON; each line must be one JSON object"));
+          absl::StrCat(path, ":", line, ": invalid JSON (", JsonParseProblem(text),
+                       "); each line must be one JSON object, in UTF-8"));
     }
     if (!row.is_object()) {
       return absl::InvalidArgumentError(absl::StrCat(path, ":", line, ": expected a JSON object, got ",

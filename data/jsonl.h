@@ -44,6 +44,11 @@ struct SftOptions {
 // Loads prompt/response records under the same rules; both fields must be strings.
 absl::StatusOr<std::vector<SftExample>> LoadSftJsonl(const SftOptions& options);
 
+// Returns why `text` is not valid JSON, in the parser's words without its exception prefix
+// ("syntax error while parsing value - invalid string: ill-formed UTF-8 byte; ..."), or an
+// empty string when it is valid.
+std::string JsonParseProblem(const std::string& text);
+
 // Calls `visit(line_number, row)` for each non-blank line of `path`, where row is a JSON
 // object. A line that is not a JSON object is an error naming path:line; so is a status that
 // `visit` returns, which gets the same prefix.

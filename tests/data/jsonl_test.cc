@@ -58,6 +58,8 @@ TEST_F(JsonlTest, BadLinesReportFileAndLine) {
       {"{\"question\": 3, \"answer\": \"1\"}", "field 'question' must be a string"},
       {"{\"question\": \"q\", \"answer\": [1]}", "field 'answer' must be a string"},
       {"[1, 2]", "expected a JSON object"},
+      // A Latin-1 "é": the parser's reason is kept.
+      {"{\"question\": \"caf\xE9\", \"answer\": \"1\"}", "ill-formed UTF-8 byte"},
   };
   for (const Case& c : cases) {
     JsonlOptions o;
@@ -78,6 +80,10 @@ TEST_F(JsonlTest, EmptyAndMissingFilesRejected) {
   EXPECT_FALSE(LoadJsonlDataset(o).ok());
   o.path = (dir_ / "absent.jsonl").string();
   EXPECT_EQ(LoadJsonlDataset(o).status().code(), absl::StatusCode::kNotFound);
+  o.path = dir_.string();
+  EXPECT_NE(LoadJsonlDataset(o).status().message().find("is a folder; give the path of a JSONL"),
+            std::string::npos)
+      << LoadJsonlDataset(o).status();
 }
 
 TEST_F(JsonlTest, Gsm8kMarkerMissingIsError) {
