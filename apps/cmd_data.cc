@@ -186,8 +186,17 @@ int RunData(const std::vector<std::string>& args) {
     return 2;
   }
   const std::string out = *flags->Get("out");
-  absl::Status status =
-      positional[0] == "countdown" ? RunCountdown(*flags, out) : RunCorpus(*flags, out);
+  // A flag of the other subcommand would be ignored without a word.
+  const bool countdown = positional[0] == "countdown";
+  for (const char* name : countdown ? std::vector<const char*>{"size", "max_length"}
+                                    : std::vector<const char*>{"train_size", "test_size"}) {
+    if (flags->Has(name)) {
+      std::fprintf(stderr, "aha data: --%s is a flag of `aha data %s`, not of `%s`\n", name,
+                   countdown ? "corpus" : "countdown", positional[0].c_str());
+      return 2;
+    }
+  }
+  absl::Status status = countdown ? RunCountdown(*flags, out) : RunCorpus(*flags, out);
   if (!status.ok()) {
     std::fprintf(stderr, "aha data: %s\n", std::string(status.message()).c_str());
     return 1;
