@@ -116,6 +116,17 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));
+  // Checked here, so that --check (and a pipeline's check of all stages) sees them.
+  absl::Status options = ValidateLmTrainOptions(config.train.options);
+  if (!options.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": train.", options.message(),
+                                                   " (--steps overrides train.steps)"));
+  }
+  if (config.examples.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": the data section gives no training examples (", config.data_description,
+        "); check data.jsonl.path or data.cold_start.size"));
+  }
   return config;
 }
 

@@ -430,6 +430,32 @@ TEST_F(PipelineTest, DataCommandReadsCorpusSections) {
   EXPECT_FALSE(std::filesystem::exists(Path("tight")));
   EXPECT_NE(RunAha("train " + Path("") + " --check", log, output), 0);
   EXPECT_NE(output.find("is a directory"), std::string::npos) << output;
+  // A flag of the other subcommand is an error, not ignored.
+  EXPECT_NE(RunAha("data countdown --size 3 --out " + Path("split"), log, output), 0);
+  EXPECT_NE(output.find("--size is a flag of `aha data corpus`"), std::string::npos) << output;
+#endif
+}
+
+// sft --check, which a pipeline runs on every stage first, finds what the run would stop on:
+// invalid train options (also from --steps) and data that gives no examples.
+TEST_F(PipelineTest, SftCheckFindsBadStepsAndEmptyData) {
+#ifndef AHA_BINARY
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  const std::string config = Write("sft.yaml", "out_dir: " + Path("out") + "\ninit_from: y\n"
+                                               "data: {cold_start: {size: 4}}\n"
+                                               "train: {steps: 1}\n");
+  const std::string log = Path("sft_check.log");
+  std::string output;
+  EXPECT_EQ(RunAha("sft --config " + config + " --check", log, output), 0) << output;
+  EXPECT_NE(RunAha("sft --config " + config + " --check --steps -1", log, output), 0);
+  EXPECT_NE(output.find("train.steps must be >= 0 (--steps overrides train.steps)"),
+            std::string::npos)
+      << output;
+  EXPECT_NE(RunAha("sft --config " + config + " --check --set data.cold_start.size=0", log,
+                   output),
+            0);
+  EXPECT_NE(output.find("gives no training examples"), std::string::npos) << output;
 #endif
 }
 
