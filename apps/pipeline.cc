@@ -207,10 +207,16 @@ absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::st
     std::fflush(out);
     const int code = run(stage.command, stage.args);
     if (code != 0) {
+      // aha train rejects a folder that holds a run unless it resumes it.
+      const std::string resume =
+          stage.command == "train"
+              ? " (to continue its run from the last checkpoint, add flags: {resume: true} to the "
+                "stage)"
+              : "";
       return absl::AbortedError(absl::StrCat(
           "stage ", i + 1, "/", stages.size(), " '", stage.name, "' (aha ", stage.command,
           ", ", stage.location, ") failed with exit code ", code,
-          "; the later stages did not run. Fix it and rerun with --from ", stage.name));
+          "; the later stages did not run. Fix it and rerun with --from ", stage.name, resume));
     }
   }
   std::fprintf(out, "pipeline: all %zu stages finished\n", stages.size() - first);

@@ -132,6 +132,8 @@ TEST_F(PipelineTest, StopsAtFirstFailedStage) {
   EXPECT_NE(status.message().find("stage 2/3 'rl' (aha train"), std::string::npos) << status;
   EXPECT_NE(status.message().find("exit code 3"), std::string::npos) << status;
   EXPECT_NE(status.message().find("--from rl"), std::string::npos) << status;
+  // The failed stage trains, and a rerun of it must resume the run it left.
+  EXPECT_NE(status.message().find("add flags: {resume: true}"), std::string::npos) << status;
 }
 
 TEST_F(PipelineTest, InvalidLateStageStopsBeforeFirstRuns) {
