@@ -136,6 +136,9 @@ absl::Status Pretrain(const std::string& config_path, const ParsedFlags& flags) 
     correct += entry.correct;
     tokens += static_cast<int64_t>(examples.back().ids.size());
   }
+  if (std::string warning = UnknownTokenWarning(examples, *policy.tokenizer); !warning.empty()) {
+    std::printf("%s\n", warning.c_str());
+  }
   std::printf("corpus: %zu entries, %lld tokens, correct fraction %.3f, generated in %.1fs\n",
               corpus.size(), static_cast<long long>(tokens),
               static_cast<double>(correct) / std::max<size_t>(1, corpus.size()), corpus_seconds);

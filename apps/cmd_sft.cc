@@ -147,6 +147,9 @@ absl::Status Sft(const std::string& config_path, const ParsedFlags& flags) {
                                                  config.train.append_eos));
   }
   std::printf("sft: %s on %s\n", config.data_description.c_str(), config.init_from.c_str());
+  if (std::string warning = UnknownTokenWarning(examples, *policy.tokenizer); !warning.empty()) {
+    std::printf("%s\n", warning.c_str());
+  }
 
   TerminalProgress progress;
   ASSIGN_OR_RETURN(LmTrainResult trained,

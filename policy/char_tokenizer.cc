@@ -80,6 +80,7 @@ absl::StatusOr<CharTokenizer> CharTokenizer::Create(CharVocabSpec spec) {
     return it->second;
   };
   ASSIGN_OR_RETURN(tokenizer.unk_id_, resolve("unk", spec.unk));
+  tokenizer.special_tokens_.unk_id = tokenizer.unk_id_;
   if (spec.bos) {
     ASSIGN_OR_RETURN(int32_t id, resolve("bos", *spec.bos));
     tokenizer.special_tokens_.bos_id = id;

@@ -25,6 +25,9 @@ struct SpecialTokens {
   std::optional<int32_t> bos_id;
   std::vector<int32_t> eos_ids;
   std::optional<int32_t> pad_id;
+  // The id of text outside the vocabulary; only the character-level tokenizer has one, since
+  // byte-level BPE encodes every byte.
+  std::optional<int32_t> unk_id;
 };
 
 // Implementations are immutable after construction, and every method is safe to call from

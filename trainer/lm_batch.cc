@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace aha {
 namespace {
 
@@ -49,6 +51,22 @@ LmExample MakePromptResponseExample(const Tokenizer& tokenizer, const std::strin
   example.ids.insert(example.ids.end(), response_ids.begin(), response_ids.end());
   example.loss_mask.resize(example.ids.size(), 1);
   return example;
+}
+
+std::string UnknownTokenWarning(const std::vector<LmExample>& examples,
+                                const Tokenizer& tokenizer) {
+  const std::optional<int32_t> unk = tokenizer.special_tokens().unk_id;
+  if (!unk) return "";
+  int64_t count = 0, first = -1;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    const int64_t here = std::count(examples[i].ids.begin(), examples[i].ids.end(), *unk);
+    if (here > 0 && first < 0) first = static_cast<int64_t>(i);
+    count += here;
+  }
+  if (count == 0) return "";
+  return absl::StrCat("warning: ", count, " characters of the training text are outside the "
+                      "tokenizer's vocabulary and train as its unknown token (first in example ",
+                      first, "); add them to the vocabulary or clean the data");
 }
 
 int64_t TruncateExamples(std::vector<LmExample>& examples, int64_t max_length) {

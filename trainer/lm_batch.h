@@ -37,6 +37,11 @@ LmExample MakePromptResponseExample(const Tokenizer& tokenizer, const std::strin
 // how many were cut.
 int64_t TruncateExamples(std::vector<LmExample>& examples, int64_t max_length);
 
+// Returns a warning line when the examples hold the tokenizer's unk id (text outside a
+// character vocabulary), naming the count and the first example; else an empty string.
+std::string UnknownTokenWarning(const std::vector<LmExample>& examples,
+                                const Tokenizer& tokenizer);
+
 // A packed row: indexes into the example list, laid out one after another.
 using PackedRow = std::vector<int64_t>;
 

@@ -303,6 +303,19 @@ TEST_F(LmTrainingTest, NoTargetTokensNamesTheSettings) {
   EXPECT_EQ(result.status().message().find("lower lr"), std::string::npos) << result.status();
 }
 
+TEST_F(LmTrainingTest, UnknownCharactersAreCountedOnce) {
+  auto tokenizer = MakeTinyTokenizer();
+  ASSERT_TRUE(tokenizer->special_tokens().unk_id.has_value());
+  std::vector<LmExample> examples = {
+      MakePromptResponseExample(*tokenizer, "1+1=", "2", false, true),
+      MakePromptResponseExample(*tokenizer, "caf\xC3\xA9 ", "\xE7\xAD\x94 ok", false, true)};
+  const std::string warning = UnknownTokenWarning(examples, *tokenizer);
+  EXPECT_NE(warning.find("warning: 2 characters"), std::string::npos) << warning;
+  EXPECT_NE(warning.find("first in example 1"), std::string::npos) << warning;
+  examples.pop_back();
+  EXPECT_EQ(UnknownTokenWarning(examples, *tokenizer), "");
+}
+
 TEST_F(LmTrainingTest, LogLineHasFixedFormat) {
   CausalLm model = MakeTinyModel(20, 7);
   std::vector<LmExample> examples = {Example({3, 5, 7}, {1, 1, 1}), Example({1, 2}, {1, 1})};
