@@ -11,6 +11,7 @@ namespace aha {
 namespace {
 
 using testing::DropRows;
+using testing::GroupLayout;
 using testing::MakeRandomModel;
 using testing::MaxRelativeError;
 using testing::TinyQwen2Config;
@@ -24,6 +25,34 @@ std::vector<LayerKv> CloneCaches(const std::vector<LayerKv>& kv) {
   return copy;
 }
 
+// B random prompts of P tokens, prompt 0 left-padded by 3, drawn after seeding with 4.
+struct TestPrompts {
+  torch::Tensor ids;        // (B, P)
+  torch::Tensor mask;       // (B, P)
+  torch::Tensor positions;  // (B, P)
+};
+
+TestPrompts RandomPrompts(const ModelConfig& c, int64_t b, int64_t p) {
+  torch::manual_seed(4);
+  TestPrompts prompts;
+  prompts.ids = torch::randint(1, c.vocab_size, {b, p});
+  prompts.mask = torch::ones({b, p}, torch::kBool);
+  prompts.mask[0].narrow(0, 0, 3).fill_(false);
+  prompts.positions = PositionsFromMask(prompts.mask);
+  return prompts;
+}
+
+// The positions (rows.size()) of decode step `step` for `rows` of groups of `g`.
+torch::Tensor StepPositions(const TestPrompts& prompts, const std::vector<int64_t>& rows,
+                            int64_t g, int64_t step) {
+  const int64_t p = prompts.positions.size(1);
+  std::vector<int64_t> positions;
+  for (int64_t r : rows) {
+    positions.push_back(prompts.positions[r / g][p - 1].item<int64_t>() + 1 + step);
+  }
+  return torch::tensor(positions);
+}
+
 // Prefills B left-padded prompts, then decodes `steps` random tokens per row twice: with the
 // op-by-op layers (autograd on, which FusedDecodeStep declines) and with the fused step
 // (autograd off). After step 0, the rows in `drop` leave, as the sampler's compaction removes
@@ -33,16 +62,12 @@ void ExpectFusedMatchesLayers(const ModelConfig& c, int64_t b, int64_t g,
                               int64_t steps = 5) {
   CausalLm model = MakeRandomModel(c, 3);
   const int64_t n = b * g;
-  torch::manual_seed(4);
-  auto prompt_ids = torch::randint(1, c.vocab_size, {b, p});
-  auto prompt_mask = torch::ones({b, p}, torch::kBool);
-  prompt_mask[0].narrow(0, 0, 3).fill_(false);  // prompt 0 is left-padded by 3
-  auto positions_of_prompt = PositionsFromMask(prompt_mask);
+  const TestPrompts prompts = RandomPrompts(c, b, p);
 
   std::vector<LayerKv> fused_kv;
   {
     torch::NoGradGuard no_grad;
-    model->Hidden(prompt_ids, positions_of_prompt, BuildAttentionMask(prompt_mask), &fused_kv);
+    model->Hidden(prompts.ids, prompts.positions, BuildAttentionMask(prompts.mask), &fused_kv);
   }
   AllocateCompletionCaches(fused_kv, n, steps);
   std::vector<LayerKv> layers_kv = CloneCaches(fused_kv);
@@ -53,22 +78,14 @@ void ExpectFusedMatchesLayers(const ModelConfig& c, int64_t b, int64_t g,
     }
   }
 
-  DecodeLayout layout;
-  layout.prefix_mask = prompt_mask;
-  layout.num_groups = b;
-  layout.group_slots = g;
   std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r) rows.push_back(r);
+  DecodeLayout layout = GroupLayout(prompts.mask, b, g, rows);
   const int64_t fused_before = FusedDecodeStepsSoFar();
   for (int64_t step = 0; step < steps; ++step) {
     if (step == 1 && !drop.empty()) DropRows(drop, b, g, rows, layout, {&fused_kv, &layers_kv});
     const int64_t active = static_cast<int64_t>(rows.size());
     auto ids = torch::randint(1, c.vocab_size, {active});
-    std::vector<int64_t> positions;
-    for (int64_t r : rows) {
-      positions.push_back(positions_of_prompt[r / g][p - 1].item<int64_t>() + 1 + step);
-    }
-    auto positions_t = torch::tensor(positions);
+    const torch::Tensor positions_t = StepPositions(prompts, rows, g, step);
     torch::Tensor want;
     {
       torch::AutoGradMode grad(true);
@@ -156,17 +173,13 @@ void ExpectBf16FusedNearFloat32(const ModelConfig& c, int64_t b, int64_t g,
   reference->to(torch::kBFloat16);
   reference->to(torch::kFloat32);
   const int64_t n = b * g;
-  torch::manual_seed(4);
-  auto prompt_ids = torch::randint(1, c.vocab_size, {b, p});
-  auto prompt_mask = torch::ones({b, p}, torch::kBool);
-  prompt_mask[0].narrow(0, 0, 3).fill_(false);
-  auto positions_of_prompt = PositionsFromMask(prompt_mask);
+  const TestPrompts prompts = RandomPrompts(c, b, p);
   std::vector<LayerKv> fused_kv, reference_kv;
   {
     torch::NoGradGuard no_grad;
-    const auto mask = BuildAttentionMask(prompt_mask);
-    bf16->Hidden(prompt_ids, positions_of_prompt, mask, &fused_kv);
-    reference->Hidden(prompt_ids, positions_of_prompt, mask, &reference_kv);
+    const auto mask = BuildAttentionMask(prompts.mask);
+    bf16->Hidden(prompts.ids, prompts.positions, mask, &fused_kv);
+    reference->Hidden(prompts.ids, prompts.positions, mask, &reference_kv);
   }
   AllocateCompletionCaches(fused_kv, n, steps);
   AllocateCompletionCaches(reference_kv, n, steps);
@@ -177,23 +190,15 @@ void ExpectBf16FusedNearFloat32(const ModelConfig& c, int64_t b, int64_t g,
       GTEST_SKIP() << "AHA_FUSED_DECODE=torch turns the fused step off";
     }
   }
-  DecodeLayout layout;
-  layout.prefix_mask = prompt_mask;
-  layout.num_groups = b;
-  layout.group_slots = g;
   std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r) rows.push_back(r);
+  DecodeLayout layout = GroupLayout(prompts.mask, b, g, rows);
   double fused_error_sum = 0, layers_error_sum = 0;
   for (int64_t step = 0; step < steps; ++step) {
     if (step == 1 && !drop.empty()) {
       DropRows(drop, b, g, rows, layout, {&fused_kv, &layers_kv, &reference_kv});
     }
     auto ids = torch::randint(1, c.vocab_size, {static_cast<int64_t>(rows.size())});
-    std::vector<int64_t> positions;
-    for (int64_t r : rows) {
-      positions.push_back(positions_of_prompt[r / g][p - 1].item<int64_t>() + 1 + step);
-    }
-    auto positions_t = torch::tensor(positions);
+    const torch::Tensor positions_t = StepPositions(prompts, rows, g, step);
     torch::Tensor want, layers;
     {
       torch::AutoGradMode grad(true);

@@ -51,6 +51,19 @@ inline CausalLm MakeRandomModel(const ModelConfig& config, uint64_t seed) {
 // Removes the rows in `drop` from a decode batch as the sampler's compaction does. `rows` (the
 // original ids, in group order, of G rows per group) keeps the others. Their completion caches
 // in every list of `caches` keep the same rows, and `layout` gets their slots.
+// The layout of B groups of G decode rows over the prompts of `prompt_mask` (B, P), with
+// every row active, and the row ids 0..B*G-1 in `rows`.
+inline DecodeLayout GroupLayout(const torch::Tensor& prompt_mask, int64_t groups,
+                                int64_t group_size, std::vector<int64_t>& rows) {
+  DecodeLayout layout;
+  layout.prefix_mask = prompt_mask;
+  layout.num_groups = groups;
+  layout.group_slots = group_size;
+  rows.clear();
+  for (int64_t r = 0; r < groups * group_size; ++r) rows.push_back(r);
+  return layout;
+}
+
 inline void DropRows(const std::vector<int64_t>& drop, int64_t groups, int64_t group_size,
                      std::vector<int64_t>& rows, DecodeLayout& layout,
                      std::initializer_list<std::vector<LayerKv>*> caches) {

@@ -12,6 +12,7 @@ namespace aha {
 namespace {
 
 using testing::DropRows;
+using testing::GroupLayout;
 using testing::MakeRandomModel;
 using testing::TinyQwen2Config;
 
@@ -129,12 +130,8 @@ void ExpectDecodeMatchesFullForward(const ModelConfig& c, int64_t group_size,
   model->Hidden(prompt_tokens, PositionsFromMask(prompt_mask), BuildAttentionMask(prompt_mask),
                 &kv);
   AllocateCompletionCaches(kv, n, steps);
-  DecodeLayout layout;
-  layout.prefix_mask = prompt_mask;
-  layout.num_groups = b;
-  layout.group_slots = g;
   std::vector<int64_t> rows;
-  for (int64_t r = 0; r < n; ++r) rows.push_back(r);
+  DecodeLayout layout = GroupLayout(prompt_mask, b, g, rows);
 
   // Full forward of every row: (N, P + steps).
   auto full_ids = torch::cat({prompt_tokens.repeat_interleave(g, 0), continuation}, 1);
