@@ -116,7 +116,7 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));
-  // Checked here, so that --check (and a pipeline's check of all stages) sees them.
+  // Checked here, so that --check, which a pipeline runs on every stage first, reports them.
   absl::Status options = ValidateLmTrainOptions(config.train.options);
   if (!options.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": train.", options.message(),

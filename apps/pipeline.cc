@@ -207,7 +207,7 @@ absl::Status RunPipeline(const std::vector<PipelineStage>& stages, const std::st
     std::fflush(out);
     const int code = run(stage.command, stage.args);
     if (code != 0) {
-      // aha train rejects a folder that holds a run unless it resumes it.
+      // aha train rejects a folder that contains a run unless it resumes it.
       const std::string resume =
           stage.command == "train"
               ? " (to continue its run from the last checkpoint, add flags: {resume: true} to the "

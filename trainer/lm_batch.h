@@ -37,8 +37,9 @@ LmExample MakePromptResponseExample(const Tokenizer& tokenizer, const std::strin
 // how many were cut.
 int64_t TruncateExamples(std::vector<LmExample>& examples, int64_t max_length);
 
-// Returns a warning line when the examples hold the tokenizer's unk id (text outside a
-// character vocabulary), naming the count and the first example; else an empty string.
+// Returns a warning line when the examples contain the tokenizer's unk id, which stands for
+// text outside a character vocabulary. The line names the count and the first example.
+// Returns an empty string when there is none.
 std::string UnknownTokenWarning(const std::vector<LmExample>& examples,
                                 const Tokenizer& tokenizer);
 

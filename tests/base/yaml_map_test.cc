@@ -170,7 +170,7 @@ TEST(YamlOverrideTest, RejectsMalformedAssignments) {
   EXPECT_EQ(root["b"]["c"].as<int>(), 2);
 }
 
-TEST(YamlOverrideTest, ErrorsAboutAnOverrideNameNoLineOfTheFile) {
+TEST(YamlOverrideTest, OverrideErrorNamesNoLine) {
   YAML::Node root = YAML::Load("run:\n  seed: 1\ngrpo:\n  steps: 5\n");
   ASSERT_TRUE(ApplyYamlOverrides(root, {"grpo.steps=[1, {a: 2}]", "run.note='7'"}).ok());
   auto grpo = YamlMap::Create(root["grpo"], "c.yaml", "grpo");
