@@ -85,6 +85,7 @@ absl::StatusOr<PretrainConfig> ReadConfig(const std::string& path, const ParsedF
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));
+  RETURN_IF_ERROR(CheckLmTrainOptions(config.train.options, path));
   return config;
 }
 

@@ -117,11 +117,7 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));
   // Checked here, so that --check, which a pipeline runs on every stage first, reports them.
-  absl::Status options = ValidateLmTrainOptions(config.train.options);
-  if (!options.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ": train.", options.message(),
-                                                   " (--steps overrides train.steps)"));
-  }
+  RETURN_IF_ERROR(CheckLmTrainOptions(config.train.options, path));
   if (config.examples.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": the data section gives no training examples (", config.data_description,

@@ -38,6 +38,13 @@ std::string SectionWhere(const YamlMap& root, const YAML::Node& node, const std:
 
 }  // namespace
 
+absl::Status CheckLmTrainOptions(const LmTrainOptions& options, const std::string& path) {
+  absl::Status status = ValidateLmTrainOptions(options);
+  if (status.ok()) return status;
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ": train.", status.message(), " (--steps overrides train.steps)"));
+}
+
 absl::StatusOr<LmTrainConfig> ParseLmTrainConfig(YamlMap& section) {
   LmTrainConfig config;
   LmTrainOptions& o = config.options;

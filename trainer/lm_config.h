@@ -30,6 +30,11 @@ struct LmTrainConfig {
 // Parses `section` (the `train:` mapping); unknown keys and invalid values are errors.
 absl::StatusOr<LmTrainConfig> ParseLmTrainConfig(YamlMap& section);
 
+// Checks `options` once flags have overridden them (ValidateLmTrainOptions), so that --check
+// reports what the run would stop on: "PATH: train.steps must be >= 0 (--steps overrides
+// train.steps)".
+absl::Status CheckLmTrainOptions(const LmTrainOptions& options, const std::string& path);
+
 // Parses `section` (the `eval:` mapping) over `defaults`.
 absl::StatusOr<EvalOptions> ParseEvalOptions(YamlMap& section, EvalOptions defaults = {});
 

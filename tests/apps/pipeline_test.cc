@@ -438,8 +438,8 @@ TEST_F(PipelineTest, DataCommandReadsCorpusSections) {
 #endif
 }
 
-// sft --check, which a pipeline runs on every stage first, finds what the run would stop on:
-// invalid train options (also from --steps) and data that gives no examples.
+// sft and pretrain --check, which a pipeline runs on every stage first, find what the run
+// would stop on: invalid train options (also from --steps) and data that gives no examples.
 TEST_F(PipelineTest, SftCheckFindsBadStepsAndEmptyData) {
 #ifndef AHA_BINARY
   GTEST_SKIP() << "the aha binary is not built in this configuration";
@@ -458,6 +458,12 @@ TEST_F(PipelineTest, SftCheckFindsBadStepsAndEmptyData) {
                    output),
             0);
   EXPECT_NE(output.find("gives no training examples"), std::string::npos) << output;
+  const std::string pretrain = Write("pretrain.yaml", "out_dir: " + Path("out") +
+                                                         "\ninit_from: y\ncorpus: {size: 4}\n"
+                                                         "train: {steps: 1}\n");
+  EXPECT_EQ(RunAha("pretrain --config " + pretrain + " --check", log, output), 0) << output;
+  EXPECT_NE(RunAha("pretrain --config " + pretrain + " --check --steps -1", log, output), 0);
+  EXPECT_NE(output.find("train.steps must be >= 0"), std::string::npos) << output;
 #endif
 }
 
