@@ -69,6 +69,19 @@ bool IsWordTail(std::string_view tail) {
   return true;
 }
 
+// True when `tail`, what follows a leading number, explains it rather than continuing it: an
+// "=" ("18 = 9*2"), a parenthetical ("18 (eggs)"), or a word of prose after a space ("18
+// because ...") other than "or" and "and", which list more answers.
+bool IsExplanationTail(std::string_view tail) {
+  std::string_view rest = Trim(tail);
+  if (rest.empty() || rest.size() == tail.size()) return rest.empty();
+  if (rest[0] == '=' || rest[0] == '(') return true;
+  size_t word = 0;
+  while (word < rest.size() && std::isalpha(static_cast<unsigned char>(rest[word]))) ++word;
+  const std::string_view first = rest.substr(0, word);
+  return first.size() >= 2 && first != "or" && first != "and";
+}
+
 std::optional<std::string> FromGsm8kMarker(std::string_view text) {
   size_t marker = text.rfind(kGsm8kMarker);
   if (marker == std::string_view::npos) return std::nullopt;
@@ -88,7 +101,9 @@ std::optional<std::string> FromGsm8kMarker(std::string_view text) {
   if (i > digits_start && std::isdigit(static_cast<unsigned char>(rest[digits_start]))) {
     while (i > digits_start && (rest[i - 1] == ',' || rest[i - 1] == '.')) --i;
     if (i < rest.size() && rest[i] == '%') ++i;
-    if (IsWordTail(rest.substr(i))) return std::string(rest.substr(0, i));
+    if (IsWordTail(rest.substr(i)) || IsExplanationTail(rest.substr(i))) {
+      return std::string(rest.substr(0, i));
+    }
   }
   // "5/2", "1e5" or "3 \frac{1}{2}": the whole line is the answer.
   return NonEmpty(rest);

@@ -104,6 +104,15 @@ TEST(AnswerExtractionTest, Gsm8kMarkerReadsWholeExpression) {
   EXPECT_EQ(ExtractFinalAnswer("#### 1e5"), "1e5");
   EXPECT_EQ(ExtractFinalAnswer("#### 3 \\frac{1}{2}"), "3 \\frac{1}{2}");
   EXPECT_EQ(ExtractFinalAnswer("#### 2^{10}\nmore"), "2^{10}");
+  EXPECT_EQ(ExtractFinalAnswer("#### 18 + 1"), "18 + 1");
+  EXPECT_EQ(ExtractFinalAnswer("#### 18 or 19"), "18 or 19");
+}
+
+// An explanation after the number is not part of the answer.
+TEST(AnswerExtractionTest, Gsm8kMarkerDropsExplanations) {
+  EXPECT_EQ(ExtractFinalAnswer("#### 18 = 9*2"), "18");
+  EXPECT_EQ(ExtractFinalAnswer("#### 18 (eggs)"), "18");
+  EXPECT_EQ(ExtractFinalAnswer("#### 18 because 9*2 = 18"), "18");
 }
 
 TEST(AnswerExtractionTest, Gsm8kMarkerDisabled) {
