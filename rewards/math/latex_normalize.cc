@@ -48,6 +48,19 @@ bool IsOnlyWords(std::string_view inner) {
   return letter;
 }
 
+bool IsValueWord(std::string_view word);
+
+// Whether one of the space-separated words of `inner` is a value word ("\text{ million}").
+bool HasValueWord(std::string_view inner) {
+  for (size_t i = 0; i < inner.size();) {
+    size_t end = inner.find(' ', i);
+    if (end == std::string_view::npos) end = inner.size();
+    if (end > i && IsValueWord(inner.substr(i, end - i))) return true;
+    i = end + 1;
+  }
+  return false;
+}
+
 // Whether text[i..] contains nothing but an optional power, spaces and a final period.
 bool OnlyEndFollows(std::string_view text, size_t i) {
   for (std::string_view power : {"^{2}", "^{3}", "^2", "^3"}) {
@@ -89,7 +102,8 @@ std::string UnwrapTextCommand(std::string_view text, std::string_view command) {
     std::string_view inner = text.substr(brace + 1, close - brace - 1);
     std::string_view word = Trim(inner);
     i = close + 1;
-    if (text_before && (IsUnitWord(word) || (IsOnlyWords(word) && OnlyEndFollows(text, i)))) {
+    if (text_before && (IsUnitWord(word) || (IsOnlyWords(word) && !HasValueWord(word) &&
+                                             OnlyEndFollows(text, i)))) {
       out.push_back(' ');
       // The power belongs to the unit: "15\mbox{ cm}^2" is 15.
       for (std::string_view power : {"^{2}", "^{3}", "^2", "^3"}) {
@@ -134,17 +148,37 @@ std::string StripTrailingUnits(std::string_view text) {
   return std::string(text);
 }
 
-// Words that are math, not units or nouns, when they follow a number: "2 pi", "3 sqrt".
-bool IsMathWord(std::string_view word) {
-  for (std::string_view name : {"pi", "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log",
-                                "ln", "exp", "mod", "infty", "inf"}) {
+// Words after a number that change its value, so dropping them would make "5 million" equal 5:
+// math words ("2 pi", "3 sqrt"), multipliers and operations.
+bool IsValueWord(std::string_view word) {
+  for (std::string_view name :
+       {"pi", "sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "log", "ln", "exp", "mod",
+        "infty", "inf", "hundred", "hundreds", "thousand", "thousands", "million", "millions",
+        "billion", "billions", "trillion", "trillions", "dozen", "dozens", "score", "squared",
+        "cubed", "factorial", "half", "halves", "third", "thirds", "quarter", "quarters",
+        "fourths", "fifths", "sixths", "eighths", "tenths", "hundredths", "thousandths", "times",
+        "percent"}) {
     if (EqualsIgnoreCase(word, name)) return true;
   }
   return false;
 }
 
-// Drops a run of plain words after a number: "18 pages" -> "18", "3 red apples" -> "3". Each
-// word has two letters or more, so "5 x" keeps its variable, and none is a math word.
+// Whether `word` reads as a noun rather than a product of variables ("xy", "kT", "abc", "GM"):
+// four letters or more, lower case after the first, with a vowel.
+bool IsNounWord(std::string_view word) {
+  if (word.size() < 4) return false;
+  bool vowel = false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(word[i])));
+    if (i > 0 && word[i] != c) return false;
+    vowel = vowel || std::string_view("aeiouy").find(c) != std::string_view::npos;
+  }
+  return vowel;
+}
+
+// Drops a run of plain words after a number: "18 pages" -> "18", "3 little pigs" -> "3". The
+// run must end in a noun (IsNounWord), so "5 x" and "3 kT" keep their variables, and no word
+// may change the value (IsValueWord).
 std::string StripTrailingWords(std::string_view text) {
   const std::string_view view = TrimRight(text);
   size_t start = view.size();
@@ -160,9 +194,11 @@ std::string StripTrailingWords(std::string_view text) {
     size_t end = view.find(' ', i);
     if (end == std::string_view::npos) end = view.size();
     const std::string_view word = view.substr(i, end - i);
-    if (!word.empty() && (word.size() < 2 || IsMathWord(word))) return std::string(text);
+    if (!word.empty() && (word.size() < 2 || IsValueWord(word))) return std::string(text);
     i = end + 1;
   }
+  const size_t last = view.rfind(' ');
+  if (!IsNounWord(view.substr(last + 1))) return std::string(text);
   return std::string(before);
 }
 

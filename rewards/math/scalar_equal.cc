@@ -32,16 +32,22 @@ std::string RemoveSpaces(std::string_view text) {
 
 bool IsFinite(Complex z) { return std::isfinite(z.real()) && std::isfinite(z.imag()); }
 
-// `reference` is the ground truth's value. The absolute tolerance applies only when it is exactly
-// 0: physics answers such as 2.88e-19 are far below any absolute tolerance, which would make
-// them equal every other small number.
-bool NumbersClose(Complex reference, Complex b, const EqualOptions& options) {
+// `reference` is the ground truth's value. The absolute tolerance applies only when it is 0:
+// physics answers such as 2.88e-19 are far below any absolute tolerance, which would make
+// them equal every other small number. A reference computed in floating point
+// (`reference_exact` false: \sin(\pi), \cos(\frac{\pi}{2})) counts as 0 when it is within the
+// absolute tolerance of 0, since its rounding error is that large.
+bool NumbersClose(Complex reference, Complex b, const EqualOptions& options,
+                  bool reference_exact) {
   if (!IsFinite(reference) || !IsFinite(b)) {
     return std::isinf(reference.real()) && reference.real() == b.real() &&
            reference.imag() == 0 && b.imag() == 0;
   }
   double diff = std::abs(reference - b);
-  if (reference == Complex(0)) return diff <= options.absolute_tolerance;
+  if (reference == Complex(0) ||
+      (!reference_exact && std::abs(reference) <= options.absolute_tolerance)) {
+    return diff <= options.absolute_tolerance;
+  }
   return diff <= options.relative_tolerance * std::max(std::abs(reference), std::abs(b));
 }
 
@@ -101,18 +107,22 @@ EqualResult CompareConstants(const Expression& truth, const Expression& answer,
   if ((!IsFinite(a) && !truth.has_infinity()) || (!IsFinite(b) && !answer.has_infinity())) {
     return {false, "value overflows or is undefined"};
   }
-  if (NumbersClose(a, b, options)) return {true, "values within tolerance"};
+  if (NumbersClose(a, b, options, exact_truth.has_value())) {
+    return {true, "values within tolerance"};
+  }
   return {false, "values differ"};
 }
 
 EqualResult CompareAtPoints(const Expression& truth, const Expression& answer,
                             const EqualOptions& options) {
+  // A ground truth without variables (2.88e-19 against an answer in J) is exact when rational.
+  const bool truth_exact = truth.variables().empty() && truth.EvaluateExact().has_value();
   int defined = 0;
   for (int point = 0; point < options.random_points; ++point) {
     Complex a = truth.Evaluate(PointLookup(options.seed, point));
     Complex b = answer.Evaluate(PointLookup(options.seed, point));
     if (SkipPoint(a, b)) continue;
-    if (!NumbersClose(a, b, options)) {
+    if (!NumbersClose(a, b, options, truth_exact)) {
       return {false, absl::StrCat("values differ at random point ", point)};
     }
     ++defined;
@@ -143,7 +153,9 @@ EqualResult CompareEquations(const Expression& truth, const Expression& answer,
     if (a_zero != b_zero) return {false, "equations differ"};
     if (a_zero) continue;
     Complex r = a / b;
-    if (ratio && !NumbersClose(*ratio, r, options)) return {false, "equations differ"};
+    if (ratio && !NumbersClose(*ratio, r, options, /*reference_exact=*/false)) {
+      return {false, "equations differ"};
+    }
     ratio = r;
     ++defined;
   }

@@ -124,13 +124,24 @@ TEST(MathEqualTest, WordsAfterANumber) {
              {"300000000", R"(3 \times 10^8\ \text{m/s})"},
              {R"(\frac{1}{2})", R"(\frac{1}{2}\text{ hours})"}},
             true);
-  // A variable, a math word or words in the middle are not dropped.
+  // Variables, math and multiplier words, or words in the middle are not dropped.
   ExpectAll({{"5", "5 x"},
              {"2", R"(2 \pi)"},
              {"2", "2 pi"},
              {"42", "42 apples and 3 pears"},
-             {"18", R"(18 \text{ eggs} + 1)"}},
+             {"18", R"(18 \text{ eggs} + 1)"},
+             {"5", "5 xy"},
+             {"6", "6 abc"},
+             {"5", "5 xyz"},
+             {"3", "3 xy"},
+             {R"(\frac{3}{2})", R"(\frac{3}{2} kT)"},
+             {"100", R"(100 \text{ thousand})"},
+             {"5", "5 million"},
+             {"2", "2 dozen"},
+             {"5", R"(5 \text{ squared})"},
+             {"3", R"(3 \text{ halves})"}},
             false);
+  ExpectAll({{"2ab", "2 ab"}, {"3kT", "3 kT"}, {"2GM", "2 GM"}}, true);
 }
 
 TEST(MathEqualTest, UnicodeCharacters) {
@@ -150,6 +161,10 @@ TEST(MathEqualTest, UnicodeCharacters) {
 
 TEST(MathEqualTest, Expressions) {
   ExpectAll({{R"(2\sqrt{5})", R"(\sqrt{20})"},
+             // References that are 0 up to floating-point rounding.
+             {R"(\sin(\pi))", "0"},
+             {R"(\cos(\frac{\pi}{2}))", "0"},
+             {R"(e^{i\pi}+1)", "0"},
              {R"(11\sqrt2)", R"(11 \sqrt{2})"},
              {R"(\frac{\sqrt{21}}{5})", "0.916515138991168"},
              {R"(12\pi)", R"(12 \cdot \pi)"},
