@@ -70,6 +70,7 @@ absl::StatusOr<EvalConfig> ReadConfig(const ParsedFlags& flags) {
   if (flags.Has("greedy")) o.temperature = 0.0;
   ASSIGN_OR_RETURN(o.max_examples, flags.GetInt("max_examples", o.max_examples));
   ASSIGN_OR_RETURN(o.max_new_tokens, flags.GetInt("max_new_tokens", o.max_new_tokens));
+  if (flags.Has("max_new_tokens")) o.max_new_tokens_key = "--max_new_tokens";
   ASSIGN_OR_RETURN(int64_t seed, flags.GetInt("seed", static_cast<int64_t>(o.seed)));
   if (seed < 0) return absl::InvalidArgumentError("--seed must be >= 0");
   o.seed = static_cast<uint64_t>(seed);
@@ -84,6 +85,9 @@ absl::Status RunEvaluation(const ParsedFlags& flags) {
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
   std::optional<std::string> out = flags.Get("out");
   std::error_code error;
+  if (out && out->empty()) {
+    return absl::InvalidArgumentError("--out is empty; give the path of the JSON file to write");
+  }
   if (out && std::filesystem::is_directory(*out, error)) {
     return absl::InvalidArgumentError(absl::StrCat("--out ", *out, " is a folder; give the "
                                                    "path of the JSON file to write"));

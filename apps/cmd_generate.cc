@@ -119,6 +119,7 @@ int RunGenerate(const std::vector<std::string>& args) {
     return 0;
   }
   absl::Status status = Generate(*flags);
+  if (status.ok()) status = CheckStdoutWritten();
   if (!status.ok()) {
     std::fprintf(stderr, "aha generate: %s\n", std::string(status.message()).c_str());
     return 1;

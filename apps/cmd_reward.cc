@@ -154,6 +154,7 @@ int RunRewardCommand(const std::vector<std::string>& args) {
     return 0;
   }
   absl::Status status = RunReward(*flags);
+  if (status.ok()) status = CheckStdoutWritten();
   if (!status.ok()) {
     std::fprintf(stderr, "aha reward: %s\n", std::string(status.message()).c_str());
     return 1;

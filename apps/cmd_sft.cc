@@ -113,6 +113,7 @@ absl::StatusOr<SftConfig> ReadConfig(const std::string& path, const ParsedFlags&
   if (config.out_dir.empty()) return root.Error("out_dir", "is required (or pass --out)");
   RETURN_IF_ERROR(CheckOutputIsNotModel(config.init_from, "init_from (or --model)",
                                         config.out_dir));
+  RETURN_IF_ERROR(CheckOutputFolderPath(config.out_dir, "out_dir (or --out)"));
   ASSIGN_OR_RETURN(config.train.options.steps,
                    flags.GetInt("steps", config.train.options.steps));
   ASSIGN_OR_RETURN(config.threads, flags.GetInt("threads", config.threads));

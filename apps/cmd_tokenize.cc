@@ -1,8 +1,6 @@
 // `aha tokenize` and `aha detokenize`: convert JSON Lines of texts to token ids and back with a
 // model folder's tokenizer, to show the ids a model is given.
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -144,11 +142,7 @@ int RunConversion(const char* command, const char* usage, const std::vector<Flag
   } else {
     status = ProcessLines(std::cin, "stdin", **tokenizer, convert, skip_special);
   }
-  // A full disk or a closed pipe shows only here, and the output would be lost silently.
-  if (status.ok() && (std::fflush(stdout) != 0 || std::ferror(stdout))) {
-    status = absl::DataLossError(absl::StrCat("writing the output failed: ",
-                                              std::strerror(errno)));
-  }
+  if (status.ok()) status = CheckStdoutWritten();
   if (!status.ok()) {
     std::fprintf(stderr, "aha %s: %s\n", command, std::string(status.message()).c_str());
     return 1;

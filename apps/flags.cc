@@ -1,6 +1,8 @@
 #include "apps/flags.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/numbers.h"
@@ -118,6 +120,11 @@ void PrintConfigValid(const std::string& command, const std::string& config_path
               config_path.empty() ? "the command line" : config_path.c_str());
 }
 
+absl::Status CheckStdoutWritten() {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return absl::OkStatus();
+  return absl::DataLossError(absl::StrCat("writing the output failed: ", std::strerror(errno)));
+}
+
 absl::Status MoveEarlierOutputAside(const std::string& path) {
   std::error_code error;
   const std::filesystem::file_status status = std::filesystem::status(path, error);
@@ -141,12 +148,18 @@ absl::Status MoveEarlierOutputAside(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status PrepareOutputFolder(const std::string& out_dir, const std::string& out_key) {
+absl::Status CheckOutputFolderPath(const std::string& out_dir, const std::string& out_key) {
   std::error_code error;
   if (std::filesystem::exists(out_dir, error) && !std::filesystem::is_directory(out_dir, error)) {
     return absl::InvalidArgumentError(absl::StrCat(out_key, " ", out_dir, " is a file; give the "
                                                    "path of a folder"));
   }
+  return absl::OkStatus();
+}
+
+absl::Status PrepareOutputFolder(const std::string& out_dir, const std::string& out_key) {
+  RETURN_IF_ERROR(CheckOutputFolderPath(out_dir, out_key));
+  std::error_code error;
   RETURN_IF_ERROR(MoveEarlierOutputAside(out_dir));
   std::filesystem::create_directories(out_dir, error);
   if (error) {

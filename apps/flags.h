@@ -55,10 +55,17 @@ inline FlagSpec CheckFlag() {
 // Prints "aha COMMAND: CONFIG is valid" for --check.
 void PrintConfigValid(const std::string& command, const std::string& config_path);
 
+// Flushes standard output and returns an error when writing it failed (a full disk, a closed
+// pipe), which would otherwise lose the output with exit status 0.
+absl::Status CheckStdoutWritten();
+
 // Moves an earlier output at `path` (a file, or a folder that is not empty) aside to
 // PATH.YYYYMMDD-HHMMSS, as scripts/demo.sh does with a run, and prints a line saying so. Does
 // nothing when `path` does not exist or is an empty folder.
 absl::Status MoveEarlierOutputAside(const std::string& path);
+
+// An error when `out_dir` (named by `out_key`) exists and is not a folder; for --check.
+absl::Status CheckOutputFolderPath(const std::string& out_dir, const std::string& out_key);
 
 // Prepares the folder `out_dir` (named by `out_key`) that a command writes a model into: an
 // earlier output there is moved aside (MoveEarlierOutputAside) and the folder is created. A

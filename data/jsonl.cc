@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 
 namespace aha::data {
@@ -95,7 +96,16 @@ std::string JsonParseProblem(const std::string& text) {
     if (message.rfind("[json.exception.", 0) == 0 && bracket != std::string::npos) {
       message.erase(0, bracket + 2);
     }
-    return message;
+    // The parser quotes what it last read, which may be the invalid bytes themselves.
+    std::string printable;
+    for (unsigned char c : message) {
+      if (c >= 0x20 && c < 0x7F) {
+        printable.push_back(static_cast<char>(c));
+      } else {
+        printable += absl::StrFormat("\\x%02X", c);
+      }
+    }
+    return printable;
   }
   return "";
 }

@@ -92,7 +92,14 @@ absl::StatusOr<std::string> FindCheckpointToResume(const std::string& out_dir, b
 absl::Status CheckNoEarlierRun(const std::string& out_dir) {
   std::vector<std::string> found;
   for (const char* name : {"checkpoint", "checkpoint.tmp", "checkpoint.old", "metrics.jsonl"}) {
-    if (Exists(fs::path(out_dir) / name)) found.push_back(name);
+    const fs::path path = fs::path(out_dir) / name;
+    std::error_code error;
+    // A run that failed before its first step leaves an empty metrics.jsonl and nothing to keep.
+    if (std::string(name) == "metrics.jsonl" && fs::is_regular_file(path, error) &&
+        fs::file_size(path, error) == 0) {
+      continue;
+    }
+    if (Exists(path)) found.push_back(name);
   }
   if (found.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(absl::StrCat(

@@ -193,7 +193,7 @@ absl::StatusOr<EvalMetrics> Evaluate(Policy& policy, const data::PromptTemplate&
   if (was_training) policy.model->train();
   if (context_stops > 0) {
     std::printf("%s\n", ContextStopWarning(context_stops, policy.config.max_position_embeddings,
-                                            "eval.max_new_tokens").c_str());
+                                            options.max_new_tokens_key).c_str());
   }
 
   metrics.prompts = total;

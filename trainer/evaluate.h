@@ -28,6 +28,8 @@ struct EvalOptions {
   double temperature = 1.0;        // 0 decodes greedily
   double top_p = 1.0;
   int64_t max_new_tokens = 256;
+  // The setting that max_new_tokens came from, named in the context warning.
+  std::string max_new_tokens_key = "eval.max_new_tokens";
   int64_t batch_prompts = 32;      // B prompts sampled together
   int64_t max_examples = 0;        // evaluate the first max_examples prompts; 0 for all
   uint64_t seed = 0;

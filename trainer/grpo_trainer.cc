@@ -616,6 +616,7 @@ absl::StatusOr<EvalMetrics> GrpoTrainer::EvaluateHeldOut() {
   EvalOptions options;
   options.samples_per_prompt = config_.log.eval_group_size;
   options.max_new_tokens = config_.grpo.max_new_tokens;
+  options.max_new_tokens_key = "grpo.max_new_tokens";
   options.temperature = config_.log.eval_temperature;
   options.top_p = config_.grpo.sampling.top_p;
   options.seed = config_.seed + 1;

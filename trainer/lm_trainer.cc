@@ -87,7 +87,8 @@ absl::StatusOr<LmGradientStats> AccumulateLmGradients(CausalLm& model,
   if (stats.target_tokens == 0) {
     return absl::InvalidArgumentError(
         "the batch has no target tokens: every loss mask is empty. The responses are empty or "
-        "were cut off by train.pack_length; check the data, pack_length and append_eos");
+        "were cut off by train.pack_length or the model's context (max_position_embeddings); "
+        "check the data, pack_length and append_eos");
   }
   const double normalizer = static_cast<double>(stats.target_tokens);
   double nll_total = 0;

@@ -93,6 +93,9 @@ TEST(OutputGuardTest, FileWhereFolderBelongsIsAnError) {
   const std::string root = aha_test::UniqueTempPath("file_out");
   std::filesystem::create_directories(root);
   std::ofstream(root + "/afile") << "text";
+  EXPECT_FALSE(CheckOutputFolderPath(root + "/afile", "--out").ok());
+  EXPECT_TRUE(CheckOutputFolderPath(root, "--out").ok());
+  EXPECT_TRUE(CheckOutputFolderPath(root + "/new", "--out").ok());
   absl::Status status = PrepareOutputFolder(root + "/afile", "--out");
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("--out " + root + "/afile is a file"), std::string::npos)

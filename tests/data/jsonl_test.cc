@@ -72,6 +72,14 @@ TEST_F(JsonlTest, BadLinesReportFileAndLine) {
   }
 }
 
+TEST_F(JsonlTest, InvalidBytesAreEscapedInMessages) {
+  JsonlOptions o;
+  o.path = Write("latin1.jsonl", "{\"question\": \"caf\xE9\", \"answer\": \"1\"}\n");
+  const std::string message(LoadJsonlDataset(o).status().message());
+  EXPECT_NE(message.find("ill-formed UTF-8 byte"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\xE9'), std::string::npos) << message;
+}
+
 TEST_F(JsonlTest, EmptyAndMissingFilesRejected) {
   JsonlOptions o;
   o.path = Write("empty.jsonl", "");

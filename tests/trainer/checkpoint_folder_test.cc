@@ -118,6 +118,9 @@ TEST_F(CheckpointFolderTest, IncompleteCheckpointIsAnError) {
 TEST_F(CheckpointFolderTest, NewRunAcceptsEmptyFolder) {
   EXPECT_TRUE(CheckNoEarlierRun(out()).ok());
   EXPECT_TRUE(CheckNoEarlierRun((out_ / "missing").string()).ok());
+  // A run that failed before its first step left an empty metrics.jsonl.
+  std::ofstream(out_ / "metrics.jsonl").flush();
+  EXPECT_TRUE(CheckNoEarlierRun(out()).ok());
 }
 
 TEST_F(CheckpointFolderTest, NewRunRefusesEarlierRun) {
