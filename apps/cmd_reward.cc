@@ -110,6 +110,7 @@ absl::Status RunReward(const ParsedFlags& flags) {
   }
   ASSIGN_OR_RETURN(RewardSet rewards, RewardSet::FromYaml(config["rewards"], *config_path));
 
+  RETURN_IF_ERROR(CheckStdinReadable());
   std::vector<int64_t> error_totals(rewards.size(), 0);
   std::vector<nlohmann::json> rows;
   std::vector<RewardSample> samples;

@@ -140,7 +140,8 @@ int RunConversion(const char* command, const char* usage, const std::vector<Flag
     }
     status = ProcessLines(in, path, **tokenizer, convert, skip_special);
   } else {
-    status = ProcessLines(std::cin, "stdin", **tokenizer, convert, skip_special);
+    status = CheckStdinReadable();
+    if (status.ok()) status = ProcessLines(std::cin, "stdin", **tokenizer, convert, skip_special);
   }
   if (status.ok()) status = CheckStdoutWritten();
   if (!status.ok()) {

@@ -5,6 +5,9 @@
 #include <cstring>
 #include <filesystem>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -118,6 +121,14 @@ void PrintFlagHelp(const std::string& command, const std::string& usage,
 void PrintConfigValid(const std::string& command, const std::string& config_path) {
   std::printf("aha %s: %s is valid\n", command.c_str(),
               config_path.empty() ? "the command line" : config_path.c_str());
+}
+
+absl::Status CheckStdinReadable() {
+  struct stat info;
+  if (fstat(STDIN_FILENO, &info) == 0 && S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError("standard input is a folder; redirect a JSONL file into it");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckStdoutWritten() {

@@ -55,6 +55,10 @@ inline FlagSpec CheckFlag() {
 // Prints "aha COMMAND: CONFIG is valid" for --check.
 void PrintConfigValid(const std::string& command, const std::string& config_path);
 
+// Returns an error when standard input is a folder (`aha reward < DIR`): reading it gives no
+// lines, which would look like empty input.
+absl::Status CheckStdinReadable();
+
 // Flushes standard output and returns an error when writing it failed (a full disk, a closed
 // pipe), which would otherwise lose the output with exit status 0.
 absl::Status CheckStdoutWritten();

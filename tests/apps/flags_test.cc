@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "gtest/gtest.h"
 #include "tests/unique_temp_path.h"
 
@@ -100,6 +103,22 @@ TEST(OutputGuardTest, FileWhereFolderBelongsIsAnError) {
   ASSERT_FALSE(status.ok());
   EXPECT_NE(status.message().find("--out " + root + "/afile is a file"), std::string::npos)
       << status;
+  std::filesystem::remove_all(root);
+}
+
+TEST(OutputGuardTest, FolderOnStdinIsAnError) {
+  const std::string root = aha_test::UniqueTempPath("stdin_dir");
+  std::filesystem::create_directories(root);
+  const int saved = dup(STDIN_FILENO);
+  const int folder = open(root.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(folder, 0);
+  dup2(folder, STDIN_FILENO);
+  const absl::Status status = CheckStdinReadable();
+  dup2(saved, STDIN_FILENO);
+  close(folder);
+  close(saved);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("standard input is a folder"), std::string::npos) << status;
   std::filesystem::remove_all(root);
 }
 
