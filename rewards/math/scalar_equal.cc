@@ -195,6 +195,13 @@ bool IsSimpleLeftSide(std::string_view lhs) {
   return paren <= 2;
 }
 
+// True for a side without variables, such as the "18 + 522" of "18 + 522 = 540": worked
+// arithmetic whose result is the right side.
+bool IsConstantSide(std::string_view side, const EqualOptions& options) {
+  absl::StatusOr<Expression> parsed = Expression::Parse(side, options.parse_limits);
+  return parsed.ok() && parsed->variables().empty();
+}
+
 struct Equation {
   std::string_view lhs;
   std::string_view rhs;
@@ -304,8 +311,14 @@ EqualResult ScalarEqual(std::string_view ground_truth, std::string_view answer,
   }
   std::string_view truth_text = ground_truth;
   std::string_view answer_text = answer;
+  // Only one side is an equation here, so its left side is dropped when it names the quantity
+  // ("x = 5"). An answer's is also dropped when it works the result out ("18 + 522 = 540"); a
+  // ground truth such as "\pi = 3" states a relation, so its constant side stays.
   if (truth_equation && IsSimpleLeftSide(truth_equation->lhs)) truth_text = truth_equation->rhs;
-  if (answer_equation && IsSimpleLeftSide(answer_equation->lhs)) answer_text = answer_equation->rhs;
+  if (answer_equation && (IsSimpleLeftSide(answer_equation->lhs) ||
+                          IsConstantSide(answer_equation->lhs, options))) {
+    answer_text = answer_equation->rhs;
+  }
   return CompareParsed(truth_text, answer_text, options);
 }
 
