@@ -307,8 +307,35 @@ size_t MatchingBrace(std::string_view text, size_t open) {
   return std::string_view::npos;
 }
 
+// Writes "√" before a number as "\sqrt{13}", so that "3√13" is not read as 3\sqrt{1}3.
+std::string WrapRootOfNumber(std::string_view text) {
+  constexpr std::string_view kRoot = "\xE2\x88\x9A";
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t found = text.find(kRoot, i);
+    if (found == std::string_view::npos) break;
+    size_t end = found + kRoot.size();
+    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
+                                 text[end] == '.')) {
+      ++end;
+    }
+    out.append(text.substr(i, found - i));
+    if (end > found + kRoot.size()) {
+      out += "\\sqrt{";
+      out.append(text.substr(found + kRoot.size(), end - found - kRoot.size()));
+      out += "}";
+    } else {
+      out.append(kRoot);
+    }
+    i = end;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
 std::string NormalizeLatex(std::string_view answer) {
-  std::string text = absl::StrReplaceAll(JoinDigitGroups(std::string(answer)), {
+  std::string text = absl::StrReplaceAll(WrapRootOfNumber(JoinDigitGroups(std::string(answer))), {
                                                   {"\xE2\x88\x92", "-"},           // U+2212 minus
                                                   {"\xCF\x80", "\\pi "},          // pi
                                                   {"\xE2\x88\x9A", "\\sqrt "},   // square root

@@ -150,6 +150,9 @@ TEST(MathEqualTest, UnicodeCharacters) {
              {R"(\pi r^2)", "\u03c0r\u00b2"},
              {R"(\sqrt{2})", "\u221a2"},
              {R"(\sqrt{x})", "\u221ax"},
+             {R"(\sqrt{13})", "\u221a13"},
+             {R"(3\sqrt{13})", "3\u221a13"},
+             {R"(2\sqrt{113})", "2\u221a113"},
              {R"(3\times10^8)", "3\u00d710^8"},
              {R"(\frac{1}{2})", "\u00bd"},
              {"x^2", "x\u00b2"},
@@ -225,7 +228,11 @@ TEST(MathEqualTest, Equations) {
              {"x = 5", "x = 2 + 3 = 5"},
              {"1.6", R"(\approx 1.6)"},
              {"1.6", R"(\sim 1.6)"},
-             {"1.6", "\u2248 1.6"}},
+             {"1.6", "\u2248 1.6"},
+             // Worked arithmetic ending in the result.
+             {"540", "18 + 522 = 540"},
+             {"70000", "18 + 69982 = 70000"},
+             {"5", "2+3 = 5"}},
             true);
 }
 
