@@ -312,7 +312,7 @@ EqualResult ScalarEqual(std::string_view ground_truth, std::string_view answer,
   std::string_view truth_text = ground_truth;
   std::string_view answer_text = answer;
   // Only one side is an equation here, so its left side is dropped when it names the quantity
-  // ("x = 5"). An answer's is also dropped when it works the result out ("18 + 522 = 540"); a
+  // ("x = 5"). An answer's is also dropped when it works the result out ("18 + 522 = 540"). A
   // ground truth such as "\pi = 3" states a relation, so its constant side stays.
   if (truth_equation && IsSimpleLeftSide(truth_equation->lhs)) truth_text = truth_equation->rhs;
   if (answer_equation && (IsSimpleLeftSide(answer_equation->lhs) ||
