@@ -38,7 +38,7 @@ absl::StatusOr<std::unique_ptr<Reward>> MakeMathReward(RewardOptions& options,
   return MakePerSampleReward(
       [extract, equal](const RewardSample& sample) -> absl::StatusOr<std::optional<double>> {
         // Scoring every answer 0 against a missing reference would train on noise without a
-        // sign; an error makes the data problem visible in the reward error counts.
+        // sign. An error makes the data problem visible in the reward error counts.
         if (math::NormalizeGroundTruth(sample.ground_truth).empty()) {
           return absl::InvalidArgumentError(
               "the ground truth is empty: the data's answer field is missing or empty");

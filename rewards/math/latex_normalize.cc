@@ -219,8 +219,8 @@ std::string JoinThousandsSeparators(std::string_view text) {
   return out;
 }
 
-// Unicode spaces used as thousands separators ("1 000" with U+00A0, U+2009 or U+202F) are
-// dropped between a digit and a group of exactly three digits; elsewhere they become spaces.
+// Drops the Unicode spaces (U+00A0, U+2009, U+202F) that separate thousands, as in "1 000":
+// those between a digit and a group of exactly three digits. Other such spaces become spaces.
 std::string JoinDigitGroups(std::string_view text) {
   std::string out;
   out.reserve(text.size());
