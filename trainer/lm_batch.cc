@@ -59,9 +59,9 @@ std::string UnknownTokenWarning(const std::vector<LmExample>& examples,
   if (!unk) return "";
   int64_t count = 0, first = -1;
   for (size_t i = 0; i < examples.size(); ++i) {
-    const int64_t here = std::count(examples[i].ids.begin(), examples[i].ids.end(), *unk);
-    if (here > 0 && first < 0) first = static_cast<int64_t>(i);
-    count += here;
+    const int64_t in_example = std::count(examples[i].ids.begin(), examples[i].ids.end(), *unk);
+    if (in_example > 0 && first < 0) first = static_cast<int64_t>(i);
+    count += in_example;
   }
   if (count == 0) return "";
   return absl::StrCat("warning: ", count, " characters of the training text are outside the "

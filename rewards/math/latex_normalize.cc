@@ -50,16 +50,20 @@ bool IsOnlyWords(std::string_view inner) {
 
 bool IsValueWord(std::string_view word);
 
-// Whether one of the space-separated words of `inner` is a value word ("\text{ million}").
-bool HasValueWord(std::string_view inner) {
-  for (size_t i = 0; i < inner.size();) {
-    size_t end = inner.find(' ', i);
-    if (end == std::string_view::npos) end = inner.size();
-    if (end > i && IsValueWord(inner.substr(i, end - i))) return true;
+// Whether `predicate` holds for one of the space-separated words of `text`.
+template <typename Predicate>
+bool AnyWord(std::string_view text, Predicate predicate) {
+  for (size_t i = 0; i < text.size();) {
+    size_t end = text.find(' ', i);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > i && predicate(text.substr(i, end - i))) return true;
     i = end + 1;
   }
   return false;
 }
+
+// Whether one of the words of `inner` is a value word ("\text{ million}").
+bool HasValueWord(std::string_view inner) { return AnyWord(inner, IsValueWord); }
 
 // Whether text[i..] contains nothing but an optional power, spaces and a final period.
 bool OnlyEndFollows(std::string_view text, size_t i) {
@@ -190,13 +194,8 @@ std::string StripTrailingWords(std::string_view text) {
         before.back() == ')')) {
     return std::string(text);
   }
-  for (size_t i = start; i < view.size();) {
-    size_t end = view.find(' ', i);
-    if (end == std::string_view::npos) end = view.size();
-    const std::string_view word = view.substr(i, end - i);
-    if (!word.empty() && (word.size() < 2 || IsValueWord(word))) return std::string(text);
-    i = end + 1;
-  }
+  const auto kept = [](std::string_view word) { return word.size() < 2 || IsValueWord(word); };
+  if (AnyWord(view.substr(start), kept)) return std::string(text);
   const size_t last = view.rfind(' ');
   if (!IsNounWord(view.substr(last + 1))) return std::string(text);
   return std::string(before);
