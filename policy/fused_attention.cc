@@ -287,7 +287,8 @@ class FusedAttentionFunction : public torch::autograd::Function<FusedAttentionFu
 
 bool FusedAttentionApplies(const torch::Tensor& q) {
   static const bool switched_off = KernelSwitchedToTorch("AHA_FUSED_ATTENTION");
-  return !switched_off && q.device().is_cpu() && q.scalar_type() == torch::kFloat32 &&
+  return !switched_off && q.device().is_cpu() &&
+         (q.scalar_type() == torch::kFloat32 || q.scalar_type() == torch::kBFloat16) &&
          !CpuAutocastEnabled() && RowMajorSgemmAvailable();
 }
 
@@ -322,8 +323,18 @@ torch::Tensor GroupedAttentionByOps(const torch::Tensor& q, const AttentionKeys&
 torch::Tensor GroupedAttention(const torch::Tensor& q, const AttentionKeys& keys,
                                const torch::Tensor& allowed, double scale) {
   if (!FusedAttentionApplies(q)) return GroupedAttentionByOps(q, keys, allowed, scale);
-  return FusedAttentionFunction::apply(q, keys.prompt_keys, keys.prompt_values, keys.row_keys,
-                                       keys.row_values, keys.prompt_of_row, allowed, scale);
+  if (q.scalar_type() == torch::kFloat32) {
+    return FusedAttentionFunction::apply(q, keys.prompt_keys, keys.prompt_values,
+                                         keys.row_keys, keys.row_values, keys.prompt_of_row,
+                                         allowed, scale);
+  }
+  // bfloat16 runs the float32 loops on float32 copies. The copies' backward passes round the
+  // gradients back to bfloat16.
+  auto wide = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
+  return FusedAttentionFunction::apply(wide(q), wide(keys.prompt_keys),
+                                       wide(keys.prompt_values), wide(keys.row_keys),
+                                       wide(keys.row_values), keys.prompt_of_row, allowed, scale)
+      .to(q.scalar_type());
 }
 
 }  // namespace aha

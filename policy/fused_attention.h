@@ -1,5 +1,5 @@
 // Masked grouped-query attention, forward and backward, one (row, key/value head) block at a
-// time, for float32 CPU tensors.
+// time, for float32 and bfloat16 CPU tensors.
 //
 // The op-by-op attention builds whole (N, K, R * T, S) tensors of scores, probabilities and
 // their gradients, and runs masked_fill, softmax and their backward passes over them. For the
@@ -43,8 +43,10 @@ torch::Tensor GroupedAttention(const torch::Tensor& q, const AttentionKeys& keys
 torch::Tensor GroupedAttentionByOps(const torch::Tensor& q, const AttentionKeys& keys,
                                     const torch::Tensor& allowed, double scale);
 
-// Returns whether GroupedAttention takes the blockwise loops for q: float32 on the CPU, CPU
-// autocast off, a BLAS with `sgemm_` loaded, and AHA_FUSED_ATTENTION not set to "torch".
+// Returns whether GroupedAttention takes the blockwise loops for q: float32 or bfloat16 on the
+// CPU, CPU autocast off, a BLAS with `sgemm_` loaded, and AHA_FUSED_ATTENTION not set to
+// "torch". bfloat16 input runs the loops on float32 copies, and only the output is rounded to
+// bfloat16, where the op-by-op version also rounds the scores and the attention weights.
 bool FusedAttentionApplies(const torch::Tensor& q);
 
 // Returns how many calls took the blockwise forward loop since the process started, for

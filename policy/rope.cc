@@ -176,14 +176,21 @@ torch::Tensor RotaryByOps(const torch::Tensor& x, const torch::Tensor& cos,
 
 torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin) {
-  const bool fits = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 &&
-                    cos.scalar_type() == torch::kFloat32 && sin.scalar_type() == torch::kFloat32 &&
+  const torch::ScalarType dtype = x.scalar_type();
+  const bool fits = x.device().is_cpu() &&
+                    (dtype == torch::kFloat32 || dtype == torch::kBFloat16) &&
+                    cos.scalar_type() == dtype && sin.scalar_type() == dtype &&
                     cos.device().is_cpu() && sin.device().is_cpu() && !cos.requires_grad() &&
                     !sin.requires_grad() && x.dim() >= 1 && x.dim() <= 4 &&
                     cos.dim() <= x.dim() && sin.dim() <= x.dim() &&
                     x.size(-1) % 2 == 0 && !CpuAutocastEnabled();
   if (!fits) return RotaryByOps(x, cos, sin);
-  return RotaryFunction::apply(x, cos, sin);
+  if (dtype == torch::kFloat32) return RotaryFunction::apply(x, cos, sin);
+  // bfloat16 rotates float32 copies and rounds once. The copy's backward pass rounds the
+  // gradient back.
+  return RotaryFunction::apply(x.to(torch::kFloat32), cos.to(torch::kFloat32),
+                               sin.to(torch::kFloat32))
+      .to(dtype);
 }
 
 }  // namespace aha

@@ -39,8 +39,10 @@ class RopeTables {
 //
 // A float32 CPU x with cos/sin that need no gradient takes one loop forward and one backward,
 // with the same rounding as the op-by-op version (RotaryByOps). LibTorch's version is about
-// seven operations each way per call, two calls per layer. Other inputs, and a backward pass
-// that records a graph of its own (create_graph), take the op-by-op version.
+// seven operations each way per call, two calls per layer. bfloat16 x, cos and sin take the
+// same loops on float32 copies, and the result is rounded once where the op-by-op version
+// rounds the two products and their sum. Other inputs, and a backward pass that records a
+// graph of its own (create_graph), take the op-by-op version.
 torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
                           const torch::Tensor& sin);
 

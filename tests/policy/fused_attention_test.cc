@@ -137,19 +137,50 @@ TEST(FusedAttentionTest, NanScoresGiveNanOutput) {
   EXPECT_FALSE(std::isnan(out[0][0][2][0].item<float>()));
 }
 
-TEST(FusedAttentionTest, Bf16TakesOpByOpVersion) {
-  EXPECT_FALSE(FusedAttentionApplies(torch::zeros({1}, torch::kBFloat16)));
+// bfloat16 runs the float32 loops on float32 copies: the output is theirs rounded once, within
+// bfloat16 noise of the op-by-op version, which rounds the scores and the weights too, and the
+// gradients reach the bfloat16 inputs.
+TEST(FusedAttentionTest, Bf16RunsTheFloat32LoopsOnCopies) {
+  if (!FusedAttentionApplies(torch::zeros({1}))) GTEST_SKIP() << "no sgemm_ in this process";
+  EXPECT_TRUE(FusedAttentionApplies(torch::zeros({1}, torch::kBFloat16)));
   Inputs in = MakeInputs(Case{}, 5);
-  torch::NoGradGuard no_grad;
-  const int64_t calls_before = FusedAttentionCallsSoFar();
-  auto keys = in.keys;
+  auto narrow_copy = [](const torch::Tensor& t) {
+    return t.detach().to(torch::kBFloat16).requires_grad_();
+  };
+  AttentionKeys keys = in.keys;
   for (torch::Tensor* t : {&keys.prompt_keys, &keys.prompt_values, &keys.row_keys,
                            &keys.row_values}) {
-    *t = t->to(torch::kBFloat16);
+    *t = narrow_copy(*t);
   }
-  auto out = GroupedAttention(in.q.to(torch::kBFloat16), keys, in.allowed, 0.2);
+  auto q = narrow_copy(in.q);
+  const int64_t calls_before = FusedAttentionCallsSoFar();
+  auto out = GroupedAttention(q, keys, in.allowed, 0.2);
   EXPECT_EQ(out.scalar_type(), torch::kBFloat16);
-  EXPECT_EQ(FusedAttentionCallsSoFar(), calls_before);
+  EXPECT_EQ(FusedAttentionCallsSoFar() - calls_before, 1);
+
+  torch::NoGradGuard no_grad;
+  AttentionKeys wide_keys = keys;
+  for (torch::Tensor* t : {&wide_keys.prompt_keys, &wide_keys.prompt_values,
+                           &wide_keys.row_keys, &wide_keys.row_values}) {
+    *t = t->to(torch::kFloat32);
+  }
+  auto wide = GroupedAttention(q.to(torch::kFloat32), wide_keys, in.allowed, 0.2);
+  EXPECT_TRUE(out.detach().equal(wide.to(torch::kBFloat16)));
+  auto by_ops = GroupedAttentionByOps(q, keys, in.allowed, 0.2).to(torch::kFloat32);
+  // The op-by-op version rounds three times to bfloat16, each within 2^-8 relative.
+  EXPECT_LT(MaxRelativeError(out.detach().to(torch::kFloat32), by_ops), 0.02);
+  // It is closer to float32 arithmetic on the same inputs than the op-by-op version.
+  EXPECT_LE((out.detach().to(torch::kFloat32) - wide).abs().sum().item<double>(),
+            (by_ops - wide).abs().sum().item<double>());
+
+  torch::GradMode::set_enabled(true);
+  out.to(torch::kFloat32).pow(2).sum().backward();
+  for (const torch::Tensor& leaf : {q, keys.prompt_keys, keys.prompt_values, keys.row_keys,
+                                    keys.row_values}) {
+    ASSERT_TRUE(leaf.grad().defined());
+    EXPECT_EQ(leaf.grad().scalar_type(), torch::kBFloat16);
+    EXPECT_GT(leaf.grad().abs().sum().item<double>(), 0.0);
+  }
 }
 
 }  // namespace

@@ -60,14 +60,29 @@ TEST(RopeTest, SecondDerivativeEqualsOps) {
   EXPECT_LT((got - want).abs().max().item<double>(), 1e-5);
 }
 
-TEST(RopeTest, Bf16TakesOps) {
+// bfloat16 takes the loop on float32 copies and rounds once: the float32 result on the rounded
+// inputs, rounded, and within one bfloat16 step of the op-by-op version.
+TEST(RopeTest, Bf16RotatesFloat32CopiesAndRoundsOnce) {
   Inputs in = MakeInputs(4);
   const int64_t calls_before = FusedRotaryCallsSoFar();
-  torch::NoGradGuard no_grad;
-  auto bf16 = ApplyRotary(in.x.to(torch::kBFloat16), in.cos.to(torch::kBFloat16),
-                          in.sin.to(torch::kBFloat16));
+  auto x = in.x.detach().to(torch::kBFloat16).requires_grad_();
+  auto cos = in.cos.to(torch::kBFloat16), sin = in.sin.to(torch::kBFloat16);
+  auto bf16 = ApplyRotary(x, cos, sin);
   EXPECT_EQ(bf16.scalar_type(), torch::kBFloat16);
-  EXPECT_EQ(FusedRotaryCallsSoFar(), calls_before);
+  EXPECT_EQ(FusedRotaryCallsSoFar() - calls_before, 1);
+  torch::Tensor wide;
+  {
+    torch::NoGradGuard no_grad;
+    wide = RotaryByOps(x.to(torch::kFloat32), cos.to(torch::kFloat32), sin.to(torch::kFloat32));
+    EXPECT_TRUE(bf16.detach().equal(wide.to(torch::kBFloat16)));
+    auto by_ops = RotaryByOps(x, cos, sin).to(torch::kFloat32);
+    // Results stay below 8 here, where bfloat16 values are at most 2^-5 apart, so the two
+    // versions differ by at most two such steps.
+    EXPECT_LT((bf16.detach().to(torch::kFloat32) - by_ops).abs().max().item<double>(), 0.07);
+  }
+  bf16.to(torch::kFloat32).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
 }
 
 }  // namespace
