@@ -2,11 +2,10 @@
 
 #include <cmath>
 
-#include <torch/nn/functional/activation.h>
-
 #include "policy/batched_matmul.h"
 #include "policy/fused_attention.h"
 #include "policy/fused_rms_norm.h"
+#include "policy/fused_swiglu.h"
 #include "policy/rope.h"
 #include "policy/skinny_linear.h"
 
@@ -56,7 +55,7 @@ MlpImpl::MlpImpl(const ModelConfig& config) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return Linear(down_proj, torch::silu(Linear(gate_proj, x)) * Linear(up_proj, x));
+  return Linear(down_proj, SwiGlu(Linear(gate_proj, x), Linear(up_proj, x)));
 }
 
 AttentionImpl::AttentionImpl(const ModelConfig& config)
