@@ -30,6 +30,8 @@ inline constexpr int64_t kMaxSavedLogProbElements = int64_t{1} << 25;
 //   Qwen2.5's 151936-entry vocabulary.
 // - Otherwise the backward pass recomputes the logits chunk by chunk, so that peak extra
 //   memory is one chunk of `max_chunk_elements` floats (rows * V) in either pass.
+// For a bfloat16 or half weight, the weight gradient is a product in that dtype of the logit
+// gradient rounded to it, as LibTorch's autograd computes it, summed over chunks in float32.
 TokenScores ScoreHidden(const torch::Tensor& hidden, const torch::Tensor& weight,
                         const torch::Tensor& targets, double temperature,
                         int64_t max_chunk_elements = int64_t{1} << 24,

@@ -72,6 +72,31 @@ TEST(TokenScoringTest, InPlaceScopeAddsWeightGradientToGrad) {
   }
 }
 
+// A bfloat16 weight's gradient is the product of the logit gradient rounded to bfloat16 with
+// the hidden states, with the log-probs kept or recomputed in chunks of 2 rows.
+TEST(TokenScoringTest, Bf16WeightGradientMatchesReference) {
+  for (int64_t max_saved : {int64_t{1} << 20, int64_t{0}}) {
+    SCOPED_TRACE(max_saved > 0 ? "kept log-probs" : "recomputed chunks");
+    torch::manual_seed(9);
+    auto hidden = torch::randn({13, 6}).to(torch::kBFloat16).requires_grad_();
+    auto weight = torch::randn({11, 6}).to(torch::kBFloat16).requires_grad_();
+    auto targets = torch::randint(0, 11, {13});
+    auto upstream = torch::randn({13});
+    TokenScores s = ScoreHidden(hidden, weight, targets, 0.8, 22, max_saved);
+    auto grads = torch::autograd::grad({(s.logprobs * upstream).sum()}, {hidden, weight});
+    ASSERT_EQ(grads[1].scalar_type(), torch::kBFloat16);
+
+    // d logprob / d logits = (onehot - p) / temperature, in float32 from the same logits.
+    auto logits = torch::matmul(hidden, weight.t()).to(torch::kFloat32) / 0.8;
+    auto p = logits.softmax(-1);
+    auto dz = (torch::one_hot(targets, 11).to(torch::kFloat32) - p) * upstream.unsqueeze(1) / 0.8;
+    auto want = torch::matmul(dz.to(torch::kBFloat16).t().to(torch::kFloat32),
+                              hidden.detach().to(torch::kFloat32));
+    // Chunks of 2 rows sum 7 bfloat16 products in float32, and one product rounds once.
+    EXPECT_LT(MaxRelativeError(grads[1].to(torch::kFloat32), want), 0.03);
+  }
+}
+
 TEST(TokenScoringTest, SavedLogProbsMatchLogSoftmax) {
   // Chunks of 2 rows (22 elements / V = 11); all 13 x 11 log-probs kept for backward.
   ExpectScoreHiddenMatchesLogSoftmax(22, 13 * 11);
