@@ -87,35 +87,6 @@ void AttendHeadsPortable(const HeadsTask<T>& t) {
 
 #if defined(__x86_64__)
 
-// Returns the 16 horizontal sums of v[0..15] in one vector: lane j is the sum of v[j]'s
-// lanes. The tree of shuffles costs about 3 instructions per sum, where a reduction per
-// vector costs about 8.
-__attribute__((target("avx512f"), always_inline)) inline __m512 SumEach(const __m512 (&v)[16]) {
-  // Each 128-bit lane of pairs[k] has partial sums of v[2k] and v[2k + 1], interleaved.
-  __m512 pairs[8];
-  for (int k = 0; k < 8; ++k) {
-    pairs[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
-                             _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
-  }
-  // Each 128-bit lane of quads[k] has the partial sums of v[4k .. 4k + 3], in order.
-  __m512 quads[4];
-  for (int k = 0; k < 4; ++k) {
-    const __m512d a = _mm512_castps_pd(pairs[2 * k]);
-    const __m512d b = _mm512_castps_pd(pairs[2 * k + 1]);
-    quads[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
-                             _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-  }
-  // Sums the four 128-bit lanes of each quad: two rounds of pairing lanes 0 + 1 and 2 + 3.
-  __m512 halves[2];
-  for (int k = 0; k < 2; ++k) {
-    halves[k] = _mm512_add_ps(
-        _mm512_shuffle_f32x4(quads[2 * k], quads[2 * k + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-        _mm512_shuffle_f32x4(quads[2 * k], quads[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
-  }
-  return _mm512_add_ps(_mm512_shuffle_f32x4(halves[0], halves[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                       _mm512_shuffle_f32x4(halves[0], halves[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
 // Sets scores[j] = q . keys[j] for j < count: q (D), keys (count, D), D = 16 * kChunks. The
 // chunk count is a template argument so that the 16 sums stay in registers. Head sizes up to
 // 128 (8 chunks) are instantiated.

@@ -72,10 +72,18 @@ __attribute__((target("avx512f"))) void SkinnyRows(const float* x, int64_t m, in
           for (int i = 0; i < 4; ++i) acc[i][r] = _mm512_fmadd_ps(wv[i], xv, acc[i][r]);
         }
       }
+      // One tree of shuffles sums all 16 accumulators. With K = 128, a reduction per
+      // accumulator cost about as many instructions as the loop above.
+      __m512 grouped[16];
+      for (int r = 0; r < 4; ++r) {
+        for (int i = 0; i < 4; ++i) grouped[r * 4 + i] = acc[i][r];
+      }
+      alignas(64) float sums[16];  // sums[r * 4 + i]: input row r times weight row i
+      _mm512_store_ps(sums, SumEach(grouped));
       for (int64_t r = 0; r < input_rows; ++r) {
         for (int64_t i = 0; i < weight_rows; ++i) {
           const float b = bias != nullptr ? static_cast<float>(bias[j + i]) : 0.0f;
-          y[(m0 + r) * n + j + i] = static_cast<Y>(_mm512_reduce_add_ps(acc[i][r]) + b);
+          y[(m0 + r) * n + j + i] = static_cast<Y>(sums[r * 4 + i] + b);
         }
       }
     }
