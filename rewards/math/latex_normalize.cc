@@ -1,7 +1,9 @@
 // String rewrites that turn LaTeX answers into the plain form expression.h parses.
 #include "rewards/math/latex_normalize.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
@@ -306,26 +308,31 @@ size_t MatchingBrace(std::string_view text, size_t open) {
   return std::string_view::npos;
 }
 
-// Writes "√" before a number as "\sqrt{13}", so that "3√13" is not read as 3\sqrt{1}3.
-std::string WrapRootOfNumber(std::string_view text) {
-  constexpr std::string_view kRoot = "\xE2\x88\x9A";
+namespace {
+
+// Writes a root sign before a number as a braced root: "√13" as "\sqrt{13}" and "∛2" as
+// "\sqrt[3]{2}", so that "3√13" is not read as 3\sqrt{1}3. `command` is the LaTeX root, such
+// as "\sqrt" or "\sqrt[3]". A sign before anything else becomes the bare command.
+std::string WrapRootOfNumber(std::string_view text, std::string_view sign,
+                             std::string_view command) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
-    const size_t found = text.find(kRoot, i);
+    const size_t found = text.find(sign, i);
     if (found == std::string_view::npos) break;
-    size_t end = found + kRoot.size();
+    size_t end = found + sign.size();
     while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
                                  text[end] == '.')) {
       ++end;
     }
     out.append(text.substr(i, found - i));
-    if (end > found + kRoot.size()) {
-      out += "\\sqrt{";
-      out.append(text.substr(found + kRoot.size(), end - found - kRoot.size()));
+    out.append(command);
+    if (end > found + sign.size()) {
+      out += "{";
+      out.append(text.substr(found + sign.size(), end - found - sign.size()));
       out += "}";
     } else {
-      out.append(kRoot);
+      out += " ";
     }
     i = end;
   }
@@ -333,11 +340,101 @@ std::string WrapRootOfNumber(std::string_view text) {
   return out;
 }
 
+// Maps the fullwidth forms of ASCII (U+FF01 to U+FF5E, as in "１２" or "３．５"), which CJK
+// input methods write, to ASCII.
+std::string NarrowFullwidth(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+    // U+FF01 to U+FF3F are EF BC 81 to EF BC BF, and U+FF40 to U+FF5E are EF BD 80 to EF BD 9E.
+    if (i + 2 < text.size() && byte(i) == 0xEF && (byte(i + 1) == 0xBC || byte(i + 1) == 0xBD)) {
+      const int code = ((byte(i + 1) - 0xBC) << 6) + (byte(i + 2) & 0x3F);  // 0x01..0x5E
+      if ((byte(i + 2) & 0xC0) == 0x80 && code >= 0x01 && code <= 0x5E) {
+        out += static_cast<char>(0x20 + code);
+        i += 2;
+        continue;
+      }
+    }
+    out += text[i];
+  }
+  return out;
+}
+
+// Writes a repeating decimal as its exact fraction: "0.\overline{3}" as "\frac{1}{3}" and
+// "1.2\overline{45}" as "\frac{1233}{990}". Decimals of more than 18 digits stay as they are.
+std::string RepeatingDecimalsAsFractions(std::string_view text) {
+  constexpr std::string_view kOverline = "\\overline{";
+  std::string out;
+  size_t copied = 0;
+  for (size_t found = text.find(kOverline); found != std::string_view::npos;
+       found = text.find(kOverline, found + 1)) {
+    const size_t close = MatchingBrace(text, found + kOverline.size() - 1);
+    if (close == std::string_view::npos) break;
+    const std::string_view repeating =
+        text.substr(found + kOverline.size(), close - found - kOverline.size());
+    // The digits before: "W.F" right before \overline, with W possibly empty.
+    size_t start = found;
+    while (start > copied && std::isdigit(static_cast<unsigned char>(text[start - 1]))) --start;
+    const std::string_view fraction_digits = text.substr(start, found - start);
+    if (start == copied || text[start - 1] != '.') continue;
+    size_t whole_start = start - 1;
+    while (whole_start > copied &&
+           std::isdigit(static_cast<unsigned char>(text[whole_start - 1]))) {
+      --whole_start;
+    }
+    const std::string_view whole = text.substr(whole_start, start - 1 - whole_start);
+    const bool all_digits = !repeating.empty() &&
+                            std::all_of(repeating.begin(), repeating.end(), [](char c) {
+                              return std::isdigit(static_cast<unsigned char>(c)) != 0;
+                            });
+    if (!all_digits || whole.size() + fraction_digits.size() + repeating.size() > 18) continue;
+    // x = W.F(R repeating): x = (WFR - WF) / (10^|F| * (10^|R| - 1)).
+    const auto value = [](std::string_view digits) {
+      uint64_t v = 0;
+      for (char c : digits) v = v * 10 + static_cast<uint64_t>(c - '0');
+      return v;
+    };
+    const std::string prefix = std::string(whole) + std::string(fraction_digits);
+    const uint64_t numerator = value(prefix + std::string(repeating)) - value(prefix);
+    uint64_t denominator = 1;
+    for (size_t k = 0; k < repeating.size(); ++k) denominator *= 10;
+    denominator -= 1;
+    for (size_t k = 0; k < fraction_digits.size(); ++k) denominator *= 10;
+    out.append(text.substr(copied, whole_start - copied));
+    out += "\\frac{" + std::to_string(numerator) + "}{" + std::to_string(denominator) + "}";
+    copied = close + 1;
+  }
+  out.append(text.substr(copied));
+  return out;
+}
+
+}  // namespace
+
 std::string NormalizeLatex(std::string_view answer) {
-  std::string text = absl::StrReplaceAll(WrapRootOfNumber(JoinDigitGroups(std::string(answer))), {
+  std::string text = NarrowFullwidth(answer);
+  text = RepeatingDecimalsAsFractions(JoinDigitGroups(text));
+  text = WrapRootOfNumber(text, "\xE2\x88\x9A", "\\sqrt");     // square root
+  text = WrapRootOfNumber(text, "\xE2\x88\x9B", "\\sqrt[3]");  // cube root
+  text = WrapRootOfNumber(text, "\xE2\x88\x9C", "\\sqrt[4]");  // fourth root
+  text = absl::StrReplaceAll(text, {
                                                   {"\xE2\x88\x92", "-"},           // U+2212 minus
                                                   {"\xCF\x80", "\\pi "},          // pi
-                                                  {"\xE2\x88\x9A", "\\sqrt "},   // square root
+                                                  {"\xC2\xB1", "\\pm "},          // plus-minus
+                                                  {"\xE2\x88\x93", "\\mp "},      // minus-plus
+                                                  {"\xE2\x89\xA4", "\\le "},      // less or equal
+                                                  {"\xE2\x89\xA5", "\\ge "},      // greater or equal
+                                                  {"\xE2\x89\xA0", "\\ne "},      // not equal
+                                                  {"\xCE\xB1", "\\alpha "},       // Greek letters
+                                                  {"\xCE\xB2", "\\beta "},
+                                                  {"\xCE\xB3", "\\gamma "},
+                                                  {"\xCE\xB4", "\\delta "},
+                                                  {"\xCE\xB8", "\\theta "},
+                                                  {"\xCE\xBB", "\\lambda "},
+                                                  {"\xCE\xBC", "\\mu "},
+                                                  {"\xCF\x83", "\\sigma "},
+                                                  {"\xCF\x86", "\\phi "},
+                                                  {"\xCF\x89", "\\omega "},
                                                   {"\xC3\x97", "\\times "},       // times
                                                   {"\xC2\xB7", "\\cdot "},        // middle dot
                                                   {"\xC3\xB7", "\\div "},         // division

@@ -36,8 +36,10 @@ bool IsUnitWord(std::string_view word);
 size_t MatchingBrace(std::string_view text, size_t open);
 
 // Rewrites an answer into the plain form the parser reads. In order, it:
-//  - maps Unicode math characters to LaTeX ("−5", "2π", "√2", "3×10^8", "½", "x²") and Unicode
-//    spaces to spaces, dropping one between thousands groups ("1 000" is 1000);
+//  - maps fullwidth ASCII ("１２") to ASCII, writes repeating decimals as fractions
+//    ("0.\overline{3}" is \frac{1}{3}), maps Unicode math characters to LaTeX ("−5", "2π",
+//    "√2", "∛2", "±3", "x ≤ 5", "α", "3×10^8", "½", "x²") and Unicode spaces to spaces, dropping
+//    one between thousands groups ("1 000" is 1000);
 //  - removes "$" and "\$", percent signs ("\%", "%") and degree marks ("^\circ", "^{\circ}", "°",
 //    "\degree"), so "50\%" reads as 50 and "90^\circ" as 90;
 //  - turns ",\!" (with any spaces after it) into "," so "10,\!080" becomes the number "10,080";

@@ -160,6 +160,32 @@ TEST(MathEqualTest, UnicodeCharacters) {
              {"1000000", "1\u202f000\u202f000"},
              {"5", "\u00a05"}},
             true);
+  // Signs and relations, roots of other orders, Greek letters and fullwidth digits.
+  ExpectAll({{R"(\pm 3)", "\u00b13"},
+             {R"(x \le 5)", "x \u2264 5"},
+             {R"(x \ge -1)", "x \u2265 \u22121"},
+             {R"(x \ne 2)", "x \u2260 2"},
+             {R"(\sqrt[3]{2})", "\u221b2"},
+             {R"(2\sqrt[3]{5})", "2\u221b5"},
+             {R"(\sqrt[4]{x})", "\u221cx"},
+             {R"(\alpha)", "\u03b1"},
+             {R"(2\theta)", "2\u03b8"},
+             {"12", "\uff11\uff12"},
+             {"3.5", "\uff13\uff0e\uff15"}},
+            true);
+  ExpectAll({{R"(\sqrt[3]{2})", "\u221a2"}, {"12", "\uff11\uff13"}, {R"(\alpha)", "\u03b2"}},
+            false);
+}
+
+TEST(MathEqualTest, RepeatingDecimals) {
+  ExpectAll({{R"(\frac{1}{3})", R"(0.\overline{3})"},
+             {R"(\frac{1}{6})", R"(0.1\overline{6})"},
+             {R"(\frac{137}{110})", R"(1.2\overline{45})"},
+             {R"(-\frac{2}{3})", R"(-0.\overline{6})"},
+             {"1", R"(0.\overline{9})"},
+             {R"(\frac{4}{33})", R"(.\overline{12})"}},
+            true);
+  ExpectAll({{R"(\frac{1}{3})", R"(0.\overline{4})"}, {R"(\frac{1}{3})", "0.3"}}, false);
 }
 
 TEST(MathEqualTest, Expressions) {
