@@ -79,7 +79,8 @@ double CounterUniform(uint64_t seed, uint64_t stream, uint64_t counter) {
   return static_cast<double>(x >> 11) * 0x1.0p-53;
 }
 
-torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Tensor& uniforms) {
+torch::Tensor SampleFromLogProbsByOps(const torch::Tensor& log_probs,
+                                      const torch::Tensor& uniforms) {
   auto cdf = log_probs.exp().to(torch::kFloat64).cumsum(-1);     // (N, V)
   auto total = cdf.narrow(-1, cdf.size(-1) - 1, 1);               // (N, 1)
   auto targets = uniforms.to(cdf.device()).unsqueeze(1) * total;  // (N, 1)
@@ -87,6 +88,44 @@ torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Te
   // the CDF flat and so are never the first to exceed it.
   auto tokens = torch::searchsorted(cdf, targets, /*out_int32=*/false, /*right=*/true);
   return tokens.squeeze(1).clamp_max(cdf.size(-1) - 1);
+}
+
+torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Tensor& uniforms) {
+  auto probs = log_probs.exp();  // (N, V)
+  const int64_t rows = probs.size(0), vocab = probs.size(1);
+  if (!probs.device().is_cpu() || probs.scalar_type() != torch::kFloat32 || vocab == 0) {
+    return SampleFromLogProbsByOps(log_probs, uniforms);
+  }
+
+  // The same float64 running sums as the ops' cumsum, in the same order, without the (N, V)
+  // float64 copy and its prefix sums: one pass for the total and one up to the drawn token.
+  probs = probs.contiguous();
+  const torch::Tensor u = uniforms.to(torch::kCPU, torch::kFloat64).contiguous();
+  auto tokens = torch::empty({rows}, torch::kInt64);
+  const float* p = probs.data_ptr<float>();
+  const double* u_data = u.data_ptr<double>();
+  int64_t* out = tokens.data_ptr<int64_t>();
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* row_p = p + row * vocab;
+    double total = 0;
+    for (int64_t j = 0; j < vocab; ++j) total += static_cast<double>(row_p[j]);
+    // A NaN or infinite total goes to the ops, whose searchsorted decides as before.
+    if (!std::isfinite(total)) return SampleFromLogProbsByOps(log_probs, uniforms);
+
+    // The first index whose running sum exceeds the target (searchsorted with right=true).
+    const double target = u_data[row] * total;
+    double running = 0;
+    int64_t token = vocab - 1;
+    for (int64_t j = 0; j < vocab; ++j) {
+      running += static_cast<double>(row_p[j]);
+      if (running > target) {
+        token = j;
+        break;
+      }
+    }
+    out[row] = token;
+  }
+  return tokens.to(log_probs.device());
 }
 
 }  // namespace aha

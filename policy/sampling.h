@@ -46,7 +46,14 @@ double CounterUniform(uint64_t seed, uint64_t stream, uint64_t counter);
 
 // Draws one token per row from log_probs (N, V) by inverse CDF with uniforms (N) float64.
 // Returns (N) int64. A token with zero probability is never drawn.
+// A float32 CPU log_probs takes a loop over each row that sums in float64 in the same order as
+// the op-by-op version (SampleFromLogProbsByOps), so both draw the same tokens.
 torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Tensor& uniforms);
+
+// The op-by-op version: exp, a float64 cumsum and searchsorted. For other devices and dtypes,
+// and for tests.
+torch::Tensor SampleFromLogProbsByOps(const torch::Tensor& log_probs,
+                                      const torch::Tensor& uniforms);
 
 }  // namespace aha
 

@@ -61,11 +61,35 @@ TEST(SamplingTest, TemperatureScalesBeforeFiltering) {
 
 TEST(SamplingTest, InverseCdfNeverDrawsRemovedTokens) {
   const double removed = -INFINITY, half = std::log(0.5);
-  auto lp = torch::tensor({removed, half, removed, half}).unsqueeze(0);
-  for (double u : {0.0, 0.25, 0.4999, 0.5, 0.75, 0.999999}) {
-    int64_t token = SampleFromLogProbs(lp, torch::tensor({u}, torch::kFloat64))[0].item<int64_t>();
-    EXPECT_TRUE(token == 1 || token == 3) << "u = " << u;
-    EXPECT_EQ(token, u < 0.5 ? 1 : 3) << "u = " << u;
+  // float64 takes the ops, float32 the loop.
+  for (torch::ScalarType dtype : {torch::kFloat64, torch::kFloat32}) {
+    auto lp = torch::tensor({removed, half, removed, half}).unsqueeze(0).to(dtype);
+    for (double u : {0.0, 0.25, 0.4999, 0.5, 0.75, 0.999999}) {
+      int64_t token =
+          SampleFromLogProbs(lp, torch::tensor({u}, torch::kFloat64))[0].item<int64_t>();
+      EXPECT_TRUE(token == 1 || token == 3) << "u = " << u;
+      EXPECT_EQ(token, u < 0.5 ? 1 : 3) << "u = " << u;
+    }
+  }
+}
+
+// The float32 loop draws what the ops draw, with filtered tokens, peaked and flat rows, and
+// uniforms at the ends of [0, 1).
+TEST(SamplingTest, LoopDrawsWhatOpsDraw) {
+  torch::manual_seed(3);
+  for (int64_t vocab : {1, 2, 7, 1000, 151936}) {
+    SCOPED_TRACE("vocab " + std::to_string(vocab));
+    const int64_t rows = vocab > 1000 ? 8 : 400;
+    auto logits = torch::randn({rows, vocab}) * 4.0;
+    logits[0].fill_(0.0f);  // flat
+    if (vocab > 2) logits.select(1, 1).masked_fill_(torch::rand({rows}) < 0.5, -INFINITY);
+    auto lp = logits.log_softmax(-1);
+    std::vector<double> draws;
+    for (int64_t i = 0; i < rows; ++i) draws.push_back(CounterUniform(5, i, vocab));
+    draws[0] = 0.0;
+    draws[rows - 1] = std::nextafter(1.0, 0.0);
+    auto u = torch::tensor(draws, torch::kFloat64);
+    EXPECT_TRUE(SampleFromLogProbs(lp, u).equal(SampleFromLogProbsByOps(lp, u)));
   }
 }
 
