@@ -24,8 +24,11 @@ bool SwitchedOn() {
   return on;
 }
 
-bool IsFloat32Cpu(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.scalar_type() == torch::kFloat32;
+// Returns whether `t` is a float32 or bfloat16 CPU tensor: the dtypes whose CPU products
+// (OpenBLAS and oneDNN) add into their output.
+bool IsInPlaceCpuType(const torch::Tensor& t) {
+  return t.device().is_cpu() &&
+         (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
 }
 
 // x @ weight^T whose backward pass adds the weight gradient to weight.grad().
@@ -87,7 +90,7 @@ class EmbeddingFunction : public torch::autograd::Function<EmbeddingFunction> {
 
 bool AddingToGradInPlace(const torch::Tensor& weight) {
   return SwitchedOn() && in_place_scopes > 0 && !torch::GradMode::is_enabled() &&
-         weight.is_leaf() && weight.requires_grad() && IsFloat32Cpu(weight);
+         weight.is_leaf() && weight.requires_grad() && IsInPlaceCpuType(weight);
 }
 
 torch::Tensor& GradToAddTo(const torch::Tensor& weight) {
@@ -114,9 +117,10 @@ bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
   // Under autocast torch's linear computes in the autocast dtype, which this path does not.
   if (!SwitchedOn() || !torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
   if (!weight.requires_grad() || !weight.is_leaf() || weight.dim() != 2) return false;
-  if (bias.defined() && !IsFloat32Cpu(bias)) return false;
-  return IsFloat32Cpu(x) && IsFloat32Cpu(weight) && x.dim() >= 1 &&
-         x.size(-1) == weight.size(1);
+  const torch::ScalarType dtype = weight.scalar_type();
+  if (bias.defined() && (!bias.device().is_cpu() || bias.scalar_type() != dtype)) return false;
+  return IsInPlaceCpuType(weight) && x.device().is_cpu() && x.scalar_type() == dtype &&
+         x.dim() >= 1 && x.size(-1) == weight.size(1);
 }
 
 torch::Tensor LinearAccumulatingInGrad(const torch::Tensor& x, const torch::Tensor& weight,

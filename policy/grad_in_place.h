@@ -35,8 +35,9 @@ class AccumulateGradsInPlace {
 };
 
 // Returns whether LinearAccumulatingInGrad applies: gradients are being recorded, CPU autocast
-// is off, the weight is a leaf that requires them, and weight, bias and x are float32 CPU
-// tensors.
+// is off, the weight is a leaf that requires them, and weight, bias and x are CPU tensors, all
+// float32 or all bfloat16. A bfloat16 gradient is then rounded once per addition, where
+// autograd rounds the new gradient and then the sum.
 // AHA_GRAD_IN_PLACE=torch in the environment turns it off, and every in-place addition.
 bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                        const torch::Tensor& bias);
@@ -51,7 +52,7 @@ torch::Tensor LinearAccumulatingInGrad(const torch::Tensor& x, const torch::Tens
 
 // Returns whether the backward pass now running on this thread adds the gradient of `weight`
 // to weight.grad() in place: inside an AccumulateGradsInPlace scope, not recording a graph, for
-// a float32 CPU leaf that requires gradients.
+// a float32 or bfloat16 CPU leaf that requires gradients.
 bool AddingToGradInPlace(const torch::Tensor& weight);
 
 // Returns weight.grad(), created as zeros first when undefined, for a caller that adds to it.

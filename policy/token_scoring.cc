@@ -105,7 +105,7 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
       auto grad_hidden = torch::matmul(dz_in_weight_type, weight);
       torch::Tensor grad_weight;
       if (in_place) {
-        GradToAddTo(weight).addmm_(dz.t(), hidden);
+        GradToAddTo(weight).addmm_(dz_in_weight_type.t(), hidden);
         CountGradAccumulationInPlace();
       } else if (narrow_weight) {
         grad_weight = torch::matmul(dz_in_weight_type.t(), hidden.to(weight.scalar_type()));
@@ -136,18 +136,18 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
                               temperature);
       auto dz_in_weight_type = dz.to(weight.scalar_type());
       grad_hidden.narrow(0, start, len).copy_(torch::matmul(dz_in_weight_type, weight));
-      // Chunks sum in float32 (an in-place gradient is float32). A narrow weight's chunk
+      // Chunks sum into .grad in its dtype, or else in float32. A narrow weight's chunk
       // product runs in its dtype, as above.
-      torch::Tensor product =
-          narrow_weight
-              ? torch::matmul(dz_in_weight_type.t(), h.to(weight.scalar_type())).to(torch::kFloat32)
-              : torch::Tensor();
-      if (!grad_weight.defined()) {
-        grad_weight = narrow_weight ? product : torch::matmul(dz.t(), h.to(torch::kFloat32));
+      if (in_place) {
+        grad_weight.addmm_(dz_in_weight_type.t(), h);
       } else if (narrow_weight) {
-        grad_weight.add_(product);
-      } else {
+        auto product =
+            torch::matmul(dz_in_weight_type.t(), h.to(weight.scalar_type())).to(torch::kFloat32);
+        grad_weight = grad_weight.defined() ? grad_weight.add_(product) : product;
+      } else if (grad_weight.defined()) {
         grad_weight.addmm_(dz.t(), h.to(torch::kFloat32));
+      } else {
+        grad_weight = torch::matmul(dz.t(), h.to(torch::kFloat32));
       }
     }
     if (in_place) grad_weight = torch::Tensor();

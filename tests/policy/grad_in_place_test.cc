@@ -84,15 +84,43 @@ TEST(GradInPlaceTest, CreateGraphKeepsSecondDerivatives) {
   EXPECT_LT(MaxRelativeError(second, want_second), 1e-5);
 }
 
-TEST(GradInPlaceTest, AppliesOnlyToFloat32LeafWeights) {
+TEST(GradInPlaceTest, AppliesOnlyToLeafWeightsOfOneDtype) {
   LinearCase c;
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight.detach(), c.bias));       // frozen weight
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight * 2, c.bias));            // not a leaf
-  EXPECT_FALSE(AccumulatesInGrad(c.x.to(torch::kBFloat16),
-                                 c.weight.detach().to(torch::kBFloat16).requires_grad_(true),
+  auto bf16_weight = c.weight.detach().to(torch::kBFloat16).requires_grad_(true);
+  EXPECT_TRUE(AccumulatesInGrad(c.x.to(torch::kBFloat16), bf16_weight, torch::Tensor()));
+  EXPECT_FALSE(AccumulatesInGrad(c.x, bf16_weight, torch::Tensor()));    // mixed dtypes
+  EXPECT_FALSE(AccumulatesInGrad(c.x.to(torch::kBFloat16), bf16_weight, c.bias));
+  EXPECT_FALSE(AccumulatesInGrad(c.x.to(torch::kFloat64),
+                                 c.weight.detach().to(torch::kFloat64).requires_grad_(true),
                                  torch::Tensor()));
   torch::NoGradGuard no_grad;
   EXPECT_FALSE(AccumulatesInGrad(c.x, c.weight, c.bias));                // nothing recorded
+}
+
+// A bfloat16 layer's weight gradient goes into its bfloat16 .grad, rounded once per pass,
+// within bfloat16 noise of autograd's.
+TEST(GradInPlaceTest, Bf16BackwardInScopeAddsToGrad) {
+  LinearCase c;
+  auto x = c.x.detach().to(torch::kBFloat16).requires_grad_(true);
+  auto weight = c.weight.detach().to(torch::kBFloat16).requires_grad_(true);
+  auto bias = c.bias.detach().to(torch::kBFloat16).requires_grad_(true);
+  auto upstream = c.upstream.to(torch::kBFloat16);
+  auto y = torch::nn::functional::linear(x, weight, bias);
+  auto want = torch::autograd::grad({(y * upstream).sum()}, {x, weight, bias});
+  const int64_t before = GradAccumulationsInPlaceSoFar();
+  for (int pass = 1; pass <= 2; ++pass) {
+    AccumulateGradsInPlace in_place;
+    (Linear(x, weight, bias) * upstream).sum().backward();
+  }
+  EXPECT_EQ(GradAccumulationsInPlaceSoFar() - before, 2);
+  ASSERT_EQ(weight.grad().scalar_type(), torch::kBFloat16);
+  // Sums of 70 products, each rounded to bfloat16 (2^-8 relative) once or twice.
+  EXPECT_LT(MaxRelativeError(weight.grad().to(torch::kFloat32),
+                             2 * want[1].to(torch::kFloat32)), 0.02);
+  EXPECT_LT(MaxRelativeError(x.grad().to(torch::kFloat32), 2 * want[0].to(torch::kFloat32)),
+            0.02);
 }
 
 TEST(GradInPlaceTest, EmbeddingSumsWithTiedOutputLayer) {

@@ -94,6 +94,17 @@ TEST(TokenScoringTest, Bf16WeightGradientMatchesReference) {
                               hidden.detach().to(torch::kFloat32));
     // Chunks of 2 rows sum 7 bfloat16 products in float32, and one product rounds once.
     EXPECT_LT(MaxRelativeError(grads[1].to(torch::kFloat32), want), 0.03);
+
+    // In a trainer's backward pass the gradient goes into the bfloat16 .grad.
+    const int64_t before = GradAccumulationsInPlaceSoFar();
+    {
+      AccumulateGradsInPlace in_place;
+      TokenScores again = ScoreHidden(hidden, weight, targets, 0.8, 22, max_saved);
+      (again.logprobs * upstream).sum().backward();
+    }
+    EXPECT_EQ(GradAccumulationsInPlaceSoFar() - before, 1);
+    ASSERT_EQ(weight.grad().scalar_type(), torch::kBFloat16);
+    EXPECT_LT(MaxRelativeError(weight.grad().to(torch::kFloat32), want), 0.03);
   }
 }
 
