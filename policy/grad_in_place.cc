@@ -31,32 +31,41 @@ bool IsInPlaceCpuType(const torch::Tensor& t) {
          (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
 }
 
-// x @ weight^T whose backward pass adds the weight gradient to weight.grad().
+// x @ weight^T + bias whose backward pass adds the weight gradient to weight.grad().
 class LinearFunction : public torch::autograd::Function<LinearFunction> {
  public:
-  // x: (M, K), weight (N, K). Returns (M, N).
+  // x: (..., K), weight (N, K), bias (N) or, for none, an empty tensor: LibTorch 1.13's custom
+  // functions reject undefined inputs. Returns (..., N).
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor x,
-                               torch::Tensor weight) {
+                               torch::Tensor weight, torch::Tensor bias) {
+    const bool has_bias = bias.numel() > 0;
     ctx->save_for_backward({x, weight});
-    return Linear(x, weight, torch::Tensor());
+    ctx->saved_data["has_bias"] = has_bias;
+    // The same call, on the same shapes, as without autograd. Depending on the input's shape,
+    // LibTorch's linear adds a bias inside the product or after it, which rounds a bfloat16
+    // result once or twice. So scoring with and without gradients agrees exactly.
+    return Linear(x, weight, has_bias ? bias : torch::Tensor());
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const torch::Tensor& x = saved[0];
     const torch::Tensor& weight = saved[1];
-    const torch::Tensor& grad_out = grads[0];  // (M, N)
+    const int64_t k = weight.size(1), n = weight.size(0);
+    const torch::Tensor x = saved[0].reshape({-1, k});             // (M, K)
+    const torch::Tensor grad_out = grads[0].reshape({-1, n});      // (M, N)
     // (M, N) @ (N, K), through Linear for its row padding.
-    torch::Tensor grad_x = Linear(grad_out, weight.t(), torch::Tensor());
+    torch::Tensor grad_x = Linear(grad_out, weight.t(), torch::Tensor()).view(saved[0].sizes());
+    torch::Tensor grad_bias =
+        ctx->saved_data["has_bias"].toBool() ? grad_out.sum(0) : torch::Tensor();
     if (!AddingToGradInPlace(weight)) {
       // Outside a scope (torch::autograd::grad among others) the caller expects the gradient
       // back, and with create_graph it must be a differentiable tensor.
-      return {grad_x, torch::matmul(grad_out.t(), x)};
+      return {grad_x, torch::matmul(grad_out.t(), x), grad_bias};
     }
     GradToAddTo(weight).addmm_(grad_out.t(), x);  // (N, M) @ (M, K)
     CountGradAccumulationInPlace();
-    return {grad_x, torch::Tensor()};
+    return {grad_x, torch::Tensor(), grad_bias};
   }
 };
 
@@ -125,12 +134,8 @@ bool AccumulatesInGrad(const torch::Tensor& x, const torch::Tensor& weight,
 
 torch::Tensor LinearAccumulatingInGrad(const torch::Tensor& x, const torch::Tensor& weight,
                                        const torch::Tensor& bias) {
-  const int64_t k = x.size(-1);
-  std::vector<int64_t> shape = x.sizes().vec();
-  shape.back() = weight.size(0);
-  torch::Tensor y = LinearFunction::apply(x.reshape({-1, k}), weight).view(shape);
-  // Autograd sums the bias gradient, an (N) vector, the usual way.
-  return bias.defined() ? y + bias : y;
+  const torch::Tensor no_bias = torch::empty({0}, weight.options());
+  return LinearFunction::apply(x, weight, bias.defined() ? bias : no_bias);
 }
 
 int64_t GradAccumulationsInPlaceSoFar() {

@@ -121,6 +121,24 @@ TEST(GradInPlaceTest, Bf16BackwardInScopeAddsToGrad) {
                              2 * want[1].to(torch::kFloat32)), 0.02);
   EXPECT_LT(MaxRelativeError(x.grad().to(torch::kFloat32), 2 * want[0].to(torch::kFloat32)),
             0.02);
+  EXPECT_LT(MaxRelativeError(bias.grad().to(torch::kFloat32), 2 * want[2].to(torch::kFloat32)),
+            0.02);
+}
+
+// With and without autograd a layer with a bias rounds its bfloat16 output once, in the same
+// product, so that the log-probs of training and of scoring agree exactly.
+TEST(GradInPlaceTest, Bf16OutputMatchesScoringExactly) {
+  LinearCase c;
+  auto x = c.x.detach().to(torch::kBFloat16);
+  auto weight = c.weight.detach().to(torch::kBFloat16).requires_grad_(true);
+  auto bias = c.bias.detach().to(torch::kBFloat16).requires_grad_(true);
+  torch::Tensor scored;
+  {
+    torch::NoGradGuard no_grad;
+    scored = Linear(x, weight, bias);
+  }
+  ASSERT_TRUE(AccumulatesInGrad(x, weight, bias));
+  EXPECT_TRUE(Linear(x, weight, bias).detach().equal(scored));
 }
 
 TEST(GradInPlaceTest, EmbeddingSumsWithTiedOutputLayer) {
