@@ -361,19 +361,42 @@ std::string NarrowFullwidth(std::string_view text) {
   return out;
 }
 
-// Writes a repeating decimal as its exact fraction: "0.\overline{3}" as "\frac{1}{3}" and
-// "1.2\overline{45}" as "\frac{1233}{990}". Decimals of more than 18 digits stay as they are.
+// Returns the decimal digits of `value`.
+std::string DecimalString(unsigned __int128 value) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(value % 10)));
+    value /= 10;
+  } while (value > 0);
+  return digits;
+}
+
+// Writes a repeating decimal as its exact fraction: "0.\overline{3}" as "\frac{3}{9}" and
+// "1.2\overline{45}" as "\frac{1233}{990}". "\bar{3}" reads as "\overline{3}" after digits.
+// Decimals of more than 36 digits, which could overflow the grader's 128-bit fractions, stay
+// as they are.
 std::string RepeatingDecimalsAsFractions(std::string_view text) {
-  constexpr std::string_view kOverline = "\\overline{";
   std::string out;
   size_t copied = 0;
-  for (size_t found = text.find(kOverline); found != std::string_view::npos;
-       found = text.find(kOverline, found + 1)) {
-    const size_t close = MatchingBrace(text, found + kOverline.size() - 1);
+  size_t search = 0;
+  while (true) {
+    // The next "\overline{" or "\bar{", whichever comes first.
+    size_t found = std::string_view::npos;
+    size_t marker_size = 0;
+    for (std::string_view marker : {std::string_view("\\overline{"), std::string_view("\\bar{")}) {
+      const size_t at = text.find(marker, search);
+      if (at < found) {
+        found = at;
+        marker_size = marker.size();
+      }
+    }
+    if (found == std::string_view::npos) break;
+    search = found + 1;
+    const size_t close = MatchingBrace(text, found + marker_size - 1);
     if (close == std::string_view::npos) break;
     const std::string_view repeating =
-        text.substr(found + kOverline.size(), close - found - kOverline.size());
-    // The digits before: "W.F" right before \overline, with W possibly empty.
+        Trim(text.substr(found + marker_size, close - found - marker_size));
+    // The digits before: "W.F" right before the bar, with W possibly empty.
     size_t start = found;
     while (start > copied && std::isdigit(static_cast<unsigned char>(text[start - 1]))) --start;
     const std::string_view fraction_digits = text.substr(start, found - start);
@@ -388,22 +411,23 @@ std::string RepeatingDecimalsAsFractions(std::string_view text) {
                             std::all_of(repeating.begin(), repeating.end(), [](char c) {
                               return std::isdigit(static_cast<unsigned char>(c)) != 0;
                             });
-    if (!all_digits || whole.size() + fraction_digits.size() + repeating.size() > 18) continue;
+    if (!all_digits || whole.size() + fraction_digits.size() + repeating.size() > 36) continue;
     // x = W.F(R repeating): x = (WFR - WF) / (10^|F| * (10^|R| - 1)).
     const auto value = [](std::string_view digits) {
-      uint64_t v = 0;
-      for (char c : digits) v = v * 10 + static_cast<uint64_t>(c - '0');
+      unsigned __int128 v = 0;
+      for (char c : digits) v = v * 10 + static_cast<unsigned>(c - '0');
       return v;
     };
     const std::string prefix = std::string(whole) + std::string(fraction_digits);
-    const uint64_t numerator = value(prefix + std::string(repeating)) - value(prefix);
-    uint64_t denominator = 1;
+    const unsigned __int128 numerator = value(prefix + std::string(repeating)) - value(prefix);
+    unsigned __int128 denominator = 1;
     for (size_t k = 0; k < repeating.size(); ++k) denominator *= 10;
     denominator -= 1;
     for (size_t k = 0; k < fraction_digits.size(); ++k) denominator *= 10;
     out.append(text.substr(copied, whole_start - copied));
-    out += "\\frac{" + std::to_string(numerator) + "}{" + std::to_string(denominator) + "}";
+    out += "\\frac{" + DecimalString(numerator) + "}{" + DecimalString(denominator) + "}";
     copied = close + 1;
+    search = copied;
   }
   out.append(text.substr(copied));
   return out;
@@ -435,6 +459,13 @@ std::string NormalizeLatex(std::string_view answer) {
                                                   {"\xCF\x83", "\\sigma "},
                                                   {"\xCF\x86", "\\phi "},
                                                   {"\xCF\x89", "\\omega "},
+                                                  {"\xCE\xB5", "\\epsilon "},
+                                                  {"\xCF\x95", "\\phi "},        // phi symbol
+                                                  {"\xC2\xB5", "\\mu "},         // micro sign
+                                                  {"\xCE\x94", "\\Delta "},
+                                                  {"<=", "\\le "},
+                                                  {">=", "\\ge "},
+                                                  {"!=", "\\ne "},
                                                   {"\xC3\x97", "\\times "},       // times
                                                   {"\xC2\xB7", "\\cdot "},        // middle dot
                                                   {"\xC3\xB7", "\\div "},         // division
@@ -479,6 +510,12 @@ std::string NormalizeLatex(std::string_view answer) {
   }
   for (std::string_view command : {"\\qquad", "\\quad"}) {
     text = ReplaceControlWord(text, command, " ");
+  }
+  // One spelling of each relation, so that "x \leq 5" and "x ≤ 5" compare equal as text.
+  for (const auto& [command, relation] :
+       {std::pair{"\\leqslant", "\\le"}, std::pair{"\\geqslant", "\\ge"},
+        std::pair{"\\leq", "\\le"}, std::pair{"\\geq", "\\ge"}, std::pair{"\\neq", "\\ne"}}) {
+    text = ReplaceControlWord(text, command, relation);
   }
   for (std::string_view command : {"\\textbf", "\\textit", "\\textrm", "\\textnormal", "\\text",
                                    "\\mathrm", "\\mathbf", "\\mathit", "\\mbox"}) {

@@ -170,10 +170,23 @@ TEST(MathEqualTest, UnicodeCharacters) {
              {R"(\sqrt[4]{x})", "\u221cx"},
              {R"(\alpha)", "\u03b1"},
              {R"(2\theta)", "2\u03b8"},
+             {R"(x \leq 5)", "x \u2264 5"},
+             {R"(1 \leq x \leq 5)", "1\u2264x\u22645"},
+             {R"(x \geq 5)", "x \u2265 5"},
+             {R"(x \neq 5)", "x \u2260 5"},
+             {R"(x \le 5)", "x <= 5"},
+             {R"(x \le 5)", R"(x \leq 5)"},
+             {R"(\mu)", "\u00b5"},
+             {R"(\epsilon)", "\u03b5"},
+             {R"(\Delta)", "\u0394"},
              {"12", "\uff11\uff12"},
              {"3.5", "\uff13\uff0e\uff15"}},
             true);
-  ExpectAll({{R"(\sqrt[3]{2})", "\u221a2"}, {"12", "\uff11\uff13"}, {R"(\alpha)", "\u03b2"}},
+  ExpectAll({{R"(\sqrt[3]{2})", "\u221a2"},
+             {"12", "\uff11\uff13"},
+             {R"(\alpha)", "\u03b2"},
+             {R"(x \le 5)", "x < 5"},
+             {R"(x \le 5)", "x \u2265 5"}},
             false);
 }
 
@@ -183,7 +196,12 @@ TEST(MathEqualTest, RepeatingDecimals) {
              {R"(\frac{137}{110})", R"(1.2\overline{45})"},
              {R"(-\frac{2}{3})", R"(-0.\overline{6})"},
              {"1", R"(0.\overline{9})"},
-             {R"(\frac{4}{33})", R"(.\overline{12})"}},
+             {R"(\frac{4}{33})", R"(.\overline{12})"},
+             {R"(\frac{1}{3})", R"(0.\bar{3})"},
+             {R"(\frac{1}{3})", R"(0.\overline{ 3 })"},
+             // 18 repeating digits after a 0, and 36 digits in all: the 128-bit limit.
+             {R"(\frac{1}{19})", R"(0.\overline{052631578947368421})"},
+             {"1", R"(0.99999999999999999999999999999999\overline{9})"}},
             true);
   ExpectAll({{R"(\frac{1}{3})", R"(0.\overline{4})"}, {R"(\frac{1}{3})", "0.3"}}, false);
 }
