@@ -321,6 +321,11 @@ std::string WrapRootOfNumber(std::string_view text, std::string_view sign,
     const size_t found = text.find(sign, i);
     if (found == std::string_view::npos) break;
     size_t end = found + sign.size();
+    // A minus sign right before digits belongs to the radicand: "∛-8" is \sqrt[3]{-8}.
+    if (end + 1 < text.size() && text[end] == '-' &&
+        std::isdigit(static_cast<unsigned char>(text[end + 1]))) {
+      ++end;
+    }
     while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
                                  text[end] == '.')) {
       ++end;
@@ -510,6 +515,12 @@ std::string NormalizeLatex(std::string_view answer) {
   }
   for (std::string_view command : {"\\qquad", "\\quad"}) {
     text = ReplaceControlWord(text, command, " ");
+  }
+  // One spelling of each Greek variant, as the Unicode letters map to the plain commands.
+  for (const auto& [command, letter] :
+       {std::pair{"\\varphi", "\\phi"}, std::pair{"\\varepsilon", "\\epsilon"},
+        std::pair{"\\vartheta", "\\theta"}}) {
+    text = ReplaceControlWord(text, command, letter);
   }
   // One spelling of each relation, so that "x \leq 5" and "x ≤ 5" compare equal as text.
   for (const auto& [command, relation] :

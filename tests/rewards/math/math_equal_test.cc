@@ -179,6 +179,10 @@ TEST(MathEqualTest, UnicodeCharacters) {
              {R"(\mu)", "\u00b5"},
              {R"(\epsilon)", "\u03b5"},
              {R"(\Delta)", "\u0394"},
+             {R"(\varphi)", "\u03c6"},
+             {R"(2\varepsilon)", R"(2\epsilon)"},
+             {"-2", "\u221b-8"},
+             {R"(\sqrt[3]{-8})", "\u221b(-8)"},
              {"12", "\uff11\uff12"},
              {"3.5", "\uff13\uff0e\uff15"}},
             true);
