@@ -323,13 +323,8 @@ torch::Tensor GroupedAttentionByOps(const torch::Tensor& q, const AttentionKeys&
 torch::Tensor GroupedAttention(const torch::Tensor& q, const AttentionKeys& keys,
                                const torch::Tensor& allowed, double scale) {
   if (!FusedAttentionApplies(q)) return GroupedAttentionByOps(q, keys, allowed, scale);
-  if (q.scalar_type() == torch::kFloat32) {
-    return FusedAttentionFunction::apply(q, keys.prompt_keys, keys.prompt_values,
-                                         keys.row_keys, keys.row_values, keys.prompt_of_row,
-                                         allowed, scale);
-  }
-  // bfloat16 runs the float32 loops on float32 copies. The copies' backward passes round the
-  // gradients back to bfloat16.
+  // bfloat16 runs the float32 loops on float32 copies, and the copies' backward passes round
+  // the gradients back to bfloat16. For float32 the conversions return the tensors themselves.
   auto wide = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
   return FusedAttentionFunction::apply(wide(q), wide(keys.prompt_keys),
                                        wide(keys.prompt_values), wide(keys.row_keys),

@@ -85,7 +85,7 @@ template <typename T>
 __attribute__((target("avx512f"))) void BackwardRange(const T* gate, const T* up,
                                                       const T* grad_out, T* grad_gate,
                                                       T* grad_up, int64_t begin, int64_t end) {
-  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 ones = _mm512_set1_ps(1.0f);
   for (int64_t i = begin; i < end; i += 16) {
     const int64_t count = std::min<int64_t>(16, end - i);
     const __m512 g = LoadUpTo16(gate + i, count);
@@ -93,7 +93,7 @@ __attribute__((target("avx512f"))) void BackwardRange(const T* gate, const T* up
     const __m512 dy = LoadUpTo16(grad_out + i, count);
     const __m512 s = Sigmoid16(g);
     StoreUpTo16(grad_up + i, _mm512_mul_ps(dy, _mm512_mul_ps(g, s)), count);
-    const __m512 slope = _mm512_fmadd_ps(g, _mm512_sub_ps(one, s), one);
+    const __m512 slope = _mm512_fmadd_ps(g, _mm512_sub_ps(ones, s), ones);
     StoreUpTo16(grad_gate + i, _mm512_mul_ps(_mm512_mul_ps(dy, u), _mm512_mul_ps(s, slope)),
                 count);
   }

@@ -185,9 +185,8 @@ torch::Tensor ApplyRotary(const torch::Tensor& x, const torch::Tensor& cos,
                     cos.dim() <= x.dim() && sin.dim() <= x.dim() &&
                     x.size(-1) % 2 == 0 && !CpuAutocastEnabled();
   if (!fits) return RotaryByOps(x, cos, sin);
-  if (dtype == torch::kFloat32) return RotaryFunction::apply(x, cos, sin);
-  // bfloat16 rotates float32 copies and rounds once. The copy's backward pass rounds the
-  // gradient back.
+  // bfloat16 rotates float32 copies and rounds once, and the copy's backward pass rounds the
+  // gradient back. For float32 the conversions return the tensors themselves.
   return RotaryFunction::apply(x.to(torch::kFloat32), cos.to(torch::kFloat32),
                                sin.to(torch::kFloat32))
       .to(dtype);

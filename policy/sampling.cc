@@ -91,11 +91,12 @@ torch::Tensor SampleFromLogProbsByOps(const torch::Tensor& log_probs,
 }
 
 torch::Tensor SampleFromLogProbs(const torch::Tensor& log_probs, const torch::Tensor& uniforms) {
-  auto probs = log_probs.exp();  // (N, V)
-  const int64_t rows = probs.size(0), vocab = probs.size(1);
-  if (!probs.device().is_cpu() || probs.scalar_type() != torch::kFloat32 || vocab == 0) {
+  if (!log_probs.device().is_cpu() || log_probs.scalar_type() != torch::kFloat32 ||
+      log_probs.size(1) == 0) {
     return SampleFromLogProbsByOps(log_probs, uniforms);
   }
+  auto probs = log_probs.exp();  // (N, V)
+  const int64_t rows = probs.size(0), vocab = probs.size(1);
 
   // The same float64 running sums as the ops' cumsum, in the same order, without the (N, V)
   // float64 copy and its prefix sums: one pass for the total and one up to the drawn token.

@@ -101,16 +101,16 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
     if (saved_log_p.defined()) {
       auto dz = LogitGradient(saved_log_p, targets, grad_logprobs, grad_entropy,
                               chunk_entropy(0, m), temperature);  // (M, V)
+      // For a float32 weight both conversions return the tensors themselves.
       auto dz_in_weight_type = dz.to(weight.scalar_type());
+      auto hidden_in_weight_type = hidden.to(weight.scalar_type());
       auto grad_hidden = torch::matmul(dz_in_weight_type, weight);
       torch::Tensor grad_weight;
       if (in_place) {
-        GradToAddTo(weight).addmm_(dz_in_weight_type.t(), hidden);
+        GradToAddTo(weight).addmm_(dz_in_weight_type.t(), hidden_in_weight_type);
         CountGradAccumulationInPlace();
-      } else if (narrow_weight) {
-        grad_weight = torch::matmul(dz_in_weight_type.t(), hidden.to(weight.scalar_type()));
       } else {
-        grad_weight = torch::matmul(dz.t(), hidden.to(torch::kFloat32));
+        grad_weight = torch::matmul(dz_in_weight_type.t(), hidden_in_weight_type);
       }
       return {grad_hidden, grad_weight, torch::Tensor(), torch::Tensor(), torch::Tensor(),
               torch::Tensor()};
@@ -135,19 +135,18 @@ class ChunkedTokenScores : public torch::autograd::Function<ChunkedTokenScores> 
                               chunk_grad_entropy(start, len), chunk_entropy(start, len),
                               temperature);
       auto dz_in_weight_type = dz.to(weight.scalar_type());
+      auto h_in_weight_type = h.to(weight.scalar_type());
       grad_hidden.narrow(0, start, len).copy_(torch::matmul(dz_in_weight_type, weight));
-      // Chunks sum into .grad in its dtype, or else in float32. A narrow weight's chunk
-      // product runs in its dtype, as above.
-      if (in_place) {
-        grad_weight.addmm_(dz_in_weight_type.t(), h);
-      } else if (narrow_weight) {
+      // The chunks sum into .grad in its dtype or, outside a trainer's backward pass, into a
+      // float32 sum. A narrow weight's chunk product runs in its dtype, as above.
+      if (narrow_weight && !in_place) {
         auto product =
-            torch::matmul(dz_in_weight_type.t(), h.to(weight.scalar_type())).to(torch::kFloat32);
+            torch::matmul(dz_in_weight_type.t(), h_in_weight_type).to(torch::kFloat32);
         grad_weight = grad_weight.defined() ? grad_weight.add_(product) : product;
       } else if (grad_weight.defined()) {
-        grad_weight.addmm_(dz.t(), h.to(torch::kFloat32));
+        grad_weight.addmm_(dz_in_weight_type.t(), h_in_weight_type);
       } else {
-        grad_weight = torch::matmul(dz.t(), h.to(torch::kFloat32));
+        grad_weight = torch::matmul(dz_in_weight_type.t(), h_in_weight_type);
       }
     }
     if (in_place) grad_weight = torch::Tensor();
