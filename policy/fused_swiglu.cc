@@ -59,14 +59,14 @@ __attribute__((target("avx512f"), always_inline)) inline void StoreUpTo16(c10::B
   }
 }
 
-// 1 / (1 + e^-g) on 16 lanes.
+// Returns 1 / (1 + e^-g) on 16 lanes.
 __attribute__((target("avx512f"), always_inline)) inline __m512 Sigmoid16(__m512 g) {
   return _mm512_div_ps(_mm512_set1_ps(1.0f),
                        _mm512_add_ps(_mm512_set1_ps(1.0f),
                                      Exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
 }
 
-// out[i] = silu(gate[i]) * up[i] for i in [begin, end).
+// Sets out[i] = silu(gate[i]) * up[i] for i in [begin, end).
 template <typename T>
 __attribute__((target("avx512f"))) void ForwardRange(const T* gate, const T* up, T* out,
                                                      int64_t begin, int64_t end) {
@@ -80,7 +80,8 @@ __attribute__((target("avx512f"))) void ForwardRange(const T* gate, const T* up,
   }
 }
 
-// With s = sigmoid(g): d up = dy * g * s and d gate = dy * up * s * (1 + g * (1 - s)).
+// Sets the gradients for i in [begin, end). With s = sigmoid(g), d up = dy * g * s and
+// d gate = dy * up * s * (1 + g * (1 - s)).
 template <typename T>
 __attribute__((target("avx512f"))) void BackwardRange(const T* gate, const T* up,
                                                       const T* grad_out, T* grad_gate,
