@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <vector>
 
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
@@ -169,41 +171,51 @@ void AttendHeads(const HeadsTask<T>& task) {
   if (!CpuHasAvx512() || !AttendHeadsAvx512(task)) AttendHeadsPortable(task);
 }
 
-float* Data(const torch::Tensor& t) { return t.data_ptr<float>(); }
-
-// Returns `t` as float32: itself, or a float32 copy of bfloat16 norm weights.
-torch::Tensor AsFloat(const torch::Tensor& t) {
-  return t.scalar_type() == torch::kFloat32 ? t : t.to(torch::kFloat32);
+// Returns the float32 values of a norm's weight: its own data, or a float32 copy of bfloat16
+// values in `scratch`. A LibTorch conversion per norm cost a tiny model 9 operations a step.
+template <typename T>
+const float* FloatValues(const torch::Tensor& t, std::vector<float>& scratch) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.data_ptr<float>();
+  } else {
+    const T* data = t.data_ptr<T>();
+    scratch.assign(data, data + t.numel());
+    return scratch.data();
+  }
 }
 
-// Returns the modules' products of the float32 x (N, In), one new float32 (N, Out_i) tensor
-// each, for weights of type T. Rows that fit the AVX-512 loop run all products in one parallel
-// region. Other rows take aha::Linear per module, in the weights' dtype.
+// One product for Project: y (N, Out) = x @ module's weight^T + bias, in float32.
+struct Projection {
+  const torch::nn::Linear* module;
+  float* y;
+};
+
+// Writes the products of the float32 x (N, K) to their float32 outputs, for weights of type T.
+// Rows that fit the AVX-512 loop run all products in one parallel region. Other rows take
+// aha::Linear per module, in the weights' dtype, and are copied out.
 template <typename T>
-std::vector<torch::Tensor> Project(const torch::Tensor& x,
-                                   std::initializer_list<const torch::nn::Linear*> modules) {
+void Project(const float* x, int64_t n, int64_t k, std::initializer_list<Projection> projections) {
   constexpr torch::ScalarType kType = c10::CppTypeToScalarType<T>::value;
-  const int64_t n = x.size(0), k = x.size(1);
-  std::vector<torch::Tensor> outputs;
   if (!SkinnyLinearAvailable() || n > kMaxSkinnyRows) {
-    const torch::Tensor x_in_weight_type = x.to(kType);
-    for (const torch::nn::Linear* module : modules) {
-      outputs.push_back(Linear(*module, x_in_weight_type).to(torch::kFloat32).contiguous());
+    const torch::Tensor x_in_weight_type =
+        torch::from_blob(const_cast<float*>(x), {n, k}, torch::kFloat32).to(kType);
+    for (const Projection& projection : projections) {
+      const torch::Tensor y =
+          Linear(*projection.module, x_in_weight_type).to(torch::kFloat32).contiguous();
+      std::copy_n(y.data_ptr<float>(), y.numel(), projection.y);
     }
-    return outputs;
+    return;
   }
   std::vector<SkinnyProductOf<T>> products;
-  for (const torch::nn::Linear* module : modules) {
-    const torch::Tensor& weight = (*module)->weight;
-    const torch::Tensor& bias = (*module)->bias;
+  for (const Projection& projection : projections) {
+    const torch::Tensor& weight = (*projection.module)->weight;
+    const torch::Tensor& bias = (*projection.module)->bias;
     TORCH_CHECK(IsCpuContiguous(weight, kType) && (!bias.defined() || IsCpuContiguous(bias, kType)),
                 "FusedDecodeStep: a projection's weight is not contiguous ", kType);
-    outputs.push_back(torch::empty({n, weight.size(0)}, x.options()));
     products.push_back({weight.data_ptr<T>(), bias.defined() ? bias.data_ptr<T>() : nullptr,
-                        weight.size(0), Data(outputs.back())});
+                        weight.size(0), projection.y});
   }
-  SkinnyLinearMany(Data(x), n, k, absl::Span<const SkinnyProductOf<T>>(products));
-  return outputs;
+  SkinnyLinearMany(x, n, k, absl::Span<const SkinnyProductOf<T>>(products));
 }
 
 struct AttentionDims {
@@ -255,8 +267,8 @@ torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   TORCH_CHECK(kv.size() == decoder.layer_list.size(), "FusedDecodeStep: ", kv.size(),
               " caches for ", decoder.layer_list.size(), " layers");
-  const torch::Tensor cos = cos_in.to(torch::kFloat32).contiguous();
-  const torch::Tensor sin = sin_in.to(torch::kFloat32).contiguous();
+  const torch::Tensor cos = cos_in.to(torch::kCPU, torch::kFloat32).contiguous();
+  const torch::Tensor sin = sin_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const torch::Tensor prompt_mask = layout.prefix_mask.to(torch::kBool).contiguous();
   const int64_t groups = prompt_mask.size(0);
   TORCH_CHECK(layout.group_slots > 0, "FusedDecodeStep: the layout has no group slots");
@@ -275,12 +287,24 @@ torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
                 " of ", groups);
   }
 
-  // (N, E) float32
-  torch::Tensor x =
-      decoder.embed_tokens->weight.index_select(0, ids).to(torch::kFloat32).contiguous();
-  torch::Tensor normed = torch::empty({n, e}, x.options());
-  torch::Tensor attended = torch::empty({n, h * d}, x.options());
-  std::vector<float> rotated(d);
+  const int64_t intermediate = config.intermediate_size;
+  // The step's float32 activations, in plain buffers so that the step allocates no tensors.
+  // x and mid are the residual stream before and after attention, (N, E) each. Then normed
+  // (N, E), q (N, H * D), k and v (N, K * D), attended (N, H * D), gate and up (N, I).
+  std::vector<float> x(n * e), mid(n * e), normed(n * e), q(n * h * d), k(n * kh * d),
+      v(n * kh * d), attended(n * h * d), gate(n * intermediate), up(n * intermediate);
+  std::vector<float> norm_scratch, rotated(d);
+
+  const torch::Tensor& table = decoder.embed_tokens->weight;  // (V, E)
+  const torch::Tensor ids_cpu = ids.to(torch::kCPU, torch::kInt64).contiguous();
+  for (int64_t row = 0; row < n; ++row) {
+    const int64_t id = ids_cpu.data_ptr<int64_t>()[row];
+    TORCH_CHECK(id >= 0 && id < table.size(0), "FusedDecodeStep: token id ", id,
+                " outside the embedding's ", table.size(0), " rows");
+    const T* embedding = table.data_ptr<T>() + id * e;
+    std::copy_n(embedding, e, x.data() + row * e);
+  }
+
   for (size_t layer_index = 0; layer_index < decoder.layer_list.size(); ++layer_index) {
     DecoderLayerImpl& layer = *decoder.layer_list[layer_index];
     AttentionImpl& attention = *layer.self_attn;
@@ -289,56 +313,55 @@ torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
     TORCH_CHECK(step < capacity, "FusedDecodeStep: step ", step, " beyond the cache's ",
                 capacity, " tokens");
 
-    RmsNormRows(Data(x), Data(AsFloat(layer.input_layernorm->weight)), Data(normed), n, e, eps);
-    auto qkv = Project<T>(normed, {&attention.q_proj, &attention.k_proj, &attention.v_proj});
-    const torch::Tensor& q = qkv[0];  // (N, H * D)
-    const torch::Tensor& k = qkv[1];  // (N, K * D)
-    const torch::Tensor& v = qkv[2];
+    RmsNormRows(x.data(), FloatValues<T>(layer.input_layernorm->weight, norm_scratch),
+                normed.data(), n, e, eps);
+    Project<T>(normed.data(), n, e,
+               {{&attention.q_proj, q.data()}, {&attention.k_proj, k.data()},
+                {&attention.v_proj, v.data()}});
     if (!attention.q_norm.is_empty()) {
-      RmsNormRows(Data(q), Data(AsFloat(attention.q_norm->weight)), Data(q), n * h, d, eps);
-      RmsNormRows(Data(k), Data(AsFloat(attention.k_norm->weight)), Data(k), n * kh, d, eps);
+      RmsNormRows(q.data(), FloatValues<T>(attention.q_norm->weight, norm_scratch), q.data(),
+                  n * h, d, eps);
+      RmsNormRows(k.data(), FloatValues<T>(attention.k_norm->weight, norm_scratch), k.data(),
+                  n * kh, d, eps);
     }
-    float* q_data = Data(q);
-    const float* k_data = Data(k);
-    const float* v_data = Data(v);
     T* cache_k = cache.completion_k.data_ptr<T>();
     T* cache_v = cache.completion_v.data_ptr<T>();
     for (int64_t row = 0; row < n; ++row) {
-      const float* row_cos = Data(cos) + row * d;
-      const float* row_sin = Data(sin) + row * d;
+      const float* row_cos = cos.data_ptr<float>() + row * d;
+      const float* row_sin = sin.data_ptr<float>() + row * d;
       for (int64_t head = 0; head < h; ++head) {
-        float* query = q_data + (row * h + head) * d;
+        float* query = q.data() + (row * h + head) * d;
         RotateVector(query, row_cos, row_sin, query, d);
       }
-      for (int64_t i = 0; i < h * d; ++i) q_data[row * h * d + i] *= scale;
+      for (int64_t i = 0; i < h * d; ++i) q[row * h * d + i] *= scale;
       for (int64_t head = 0; head < kh; ++head) {
         const int64_t slot = ((row * kh + head) * capacity + step) * d;
-        RotateVector(k_data + (row * kh + head) * d, row_cos, row_sin, rotated.data(), d);
+        RotateVector(k.data() + (row * kh + head) * d, row_cos, row_sin, rotated.data(), d);
         std::copy_n(rotated.data(), d, cache_k + slot);
-        std::copy_n(v_data + (row * kh + head) * d, d, cache_v + slot);
+        std::copy_n(v.data() + (row * kh + head) * d, d, cache_v + slot);
       }
     }
     const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, step + 1};
-    Attend<T>(q_data, cache.prefix_k.data_ptr<T>(), cache.prefix_v.data_ptr<T>(), cache_k,
-              cache_v, group_of_row, prompt_mask.data_ptr<bool>(), dims, Data(attended));
+    Attend<T>(q.data(), cache.prefix_k.data_ptr<T>(), cache.prefix_v.data_ptr<T>(), cache_k,
+              cache_v, group_of_row, prompt_mask.data_ptr<bool>(), dims, attended.data());
 
-    torch::Tensor residual = Project<T>(attended, {&attention.o_proj})[0];  // (N, E)
-    float* mid = Data(residual);
-    const float* in = Data(x);
-    for (int64_t i = 0; i < n * e; ++i) mid[i] += in[i];
+    Project<T>(attended.data(), n, h * d, {{&attention.o_proj, mid.data()}});
+    for (int64_t i = 0; i < n * e; ++i) mid[i] += x[i];
 
-    RmsNormRows(mid, Data(AsFloat(layer.post_attention_layernorm->weight)), Data(normed), n, e,
-                eps);
-    auto gate_up = Project<T>(normed, {&layer.mlp->gate_proj, &layer.mlp->up_proj});  // (N, I)
-    SiluTimes(Data(gate_up[0]), Data(gate_up[1]), gate_up[0].numel());
-    x = Project<T>(gate_up[0], {&layer.mlp->down_proj})[0];  // (N, E)
-    float* out = Data(x);
-    for (int64_t i = 0; i < n * e; ++i) out[i] += mid[i];
+    RmsNormRows(mid.data(), FloatValues<T>(layer.post_attention_layernorm->weight, norm_scratch),
+                normed.data(), n, e, eps);
+    Project<T>(normed.data(), n, e,
+               {{&layer.mlp->gate_proj, gate.data()}, {&layer.mlp->up_proj, up.data()}});
+    SiluTimes(gate.data(), up.data(), n * intermediate);
+    Project<T>(gate.data(), n, intermediate, {{&layer.mlp->down_proj, x.data()}});
+    for (int64_t i = 0; i < n * e; ++i) x[i] += mid[i];
   }
-  torch::Tensor hidden = torch::empty({n, e}, x.options());
-  RmsNormRows(Data(x), Data(AsFloat(decoder.norm->weight)), Data(hidden), n, e, eps);
+  torch::Tensor hidden = torch::empty({n, e}, table.options());  // (N, E) of type T
+  RmsNormRows(x.data(), FloatValues<T>(decoder.norm->weight, norm_scratch), normed.data(), n, e,
+              eps);
+  std::copy_n(normed.data(), n * e, hidden.data_ptr<T>());
   fused_steps.fetch_add(1, std::memory_order_relaxed);
-  return hidden.to(c10::CppTypeToScalarType<T>::value);
+  return hidden;
 }
 
 }  // namespace

@@ -49,6 +49,9 @@ void RopeTables::Grow(int64_t capacity, torch::Device device) {
 
 std::pair<torch::Tensor, torch::Tensor> RopeTables::Lookup(const torch::Tensor& positions,
                                                            torch::Dtype dtype) {
+  if (positions.device().is_cpu() && positions.scalar_type() == torch::kInt64) {
+    return LookupOnCpu(positions.contiguous(), dtype);
+  }
   int64_t max_position = positions.numel() == 0 ? 0 : positions.max().item<int64_t>();
   TORCH_CHECK(positions.numel() == 0 || positions.min().item<int64_t>() >= 0,
               "rotary positions must be non-negative");
@@ -61,6 +64,34 @@ std::pair<torch::Tensor, torch::Tensor> RopeTables::Lookup(const torch::Tensor& 
   auto cos = cos_.index_select(0, flat).view(shape).to(dtype);
   auto sin = sin_.index_select(0, flat).view(shape).to(dtype);
   return {cos, sin};
+}
+
+std::pair<torch::Tensor, torch::Tensor> RopeTables::LookupOnCpu(const torch::Tensor& positions,
+                                                                torch::Dtype dtype) {
+  const int64_t* position = positions.data_ptr<int64_t>();
+  const int64_t count = positions.numel();
+  int64_t max_position = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    TORCH_CHECK(position[i] >= 0, "rotary positions must be non-negative");
+    max_position = std::max(max_position, position[i]);
+  }
+  if (max_position >= capacity_ || !cos_.device().is_cpu()) {
+    Grow(max_position + 1, positions.device());
+  }
+  const int64_t d = cos_.size(1);
+  std::vector<int64_t> shape = positions.sizes().vec();
+  shape.push_back(d);
+  auto cos = torch::empty(shape, torch::kFloat32);
+  auto sin = torch::empty(shape, torch::kFloat32);
+  const float* cos_table = cos_.data_ptr<float>();
+  const float* sin_table = sin_.data_ptr<float>();
+  float* cos_out = cos.data_ptr<float>();
+  float* sin_out = sin.data_ptr<float>();
+  for (int64_t i = 0; i < count; ++i) {
+    std::copy_n(cos_table + position[i] * d, d, cos_out + i * d);
+    std::copy_n(sin_table + position[i] * d, d, sin_out + i * d);
+  }
+  return {cos.to(dtype), sin.to(dtype)};
 }
 
 namespace {

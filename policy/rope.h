@@ -27,6 +27,11 @@ class RopeTables {
 
  private:
   void Grow(int64_t capacity, torch::Device device);
+  // Lookup for contiguous int64 CPU positions: copies the rows in one loop. The general
+  // version's maximum, minimum and gathers are about ten LibTorch operations, and a decode
+  // step looks up once.
+  std::pair<torch::Tensor, torch::Tensor> LookupOnCpu(const torch::Tensor& positions,
+                                                      torch::Dtype dtype);
 
   torch::Tensor inv_freq_;  // (D/2) float64
   torch::Tensor cos_;       // (capacity, D) float32

@@ -272,5 +272,30 @@ TEST(FusedDecodeTest, DeclinesAutogradAndMixedDtypes) {
   EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // float16 is not taken
 }
 
+TEST(FusedDecodeTest, TokenOutsideTheVocabularyIsAnError) {
+  const ModelConfig c = TinyQwen2Config();
+  CausalLm model = MakeRandomModel(c, 1);
+  torch::NoGradGuard no_grad;
+  const TestPrompts prompts = RandomPrompts(c, 1, 4);
+  std::vector<LayerKv> kv;
+  model->Hidden(prompts.ids, prompts.positions, BuildAttentionMask(prompts.mask), &kv);
+  AllocateCompletionCaches(kv, 2, 3);
+  if (!FusedDecodeApplies(*model->model, kv)) {
+    GTEST_SKIP() << "AHA_FUSED_DECODE=torch turns the fused step off";
+  }
+  std::vector<int64_t> rows;
+  DecodeLayout layout = GroupLayout(prompts.mask, 1, 2, rows);
+  const torch::Tensor positions = StepPositions(prompts, rows, 2, 0);
+  for (int64_t id : {c.vocab_size, int64_t{-1}}) {
+    try {
+      model->DecodeStep(torch::tensor({int64_t{1}, id}), positions, kv, layout, 0);
+      ADD_FAILURE() << "token " << id << " was decoded";
+    } catch (const c10::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("outside the embedding"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace aha

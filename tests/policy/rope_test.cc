@@ -85,5 +85,34 @@ TEST(RopeTest, Bf16RotatesFloat32CopiesAndRoundsOnce) {
   EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
 }
 
+// int64 CPU positions take the copying loop, int32 ones the gathers; both read the same rows,
+// including rows that grow the tables past their first 256 positions.
+TEST(RopeTest, CpuLookupEqualsGathers) {
+  ModelConfig config;
+  config.head_dim = 8;
+  config.rope_theta = 10000.0;
+  RopeTables loop_tables(config), gather_tables(config);
+  const torch::Tensor positions = torch::tensor({{0, 5, 300}, {7, 1000, 2}}, torch::kInt64);
+  auto [cos, sin] = loop_tables.Lookup(positions, torch::kFloat32);
+  auto [want_cos, want_sin] = gather_tables.Lookup(positions.to(torch::kInt32), torch::kFloat32);
+  ASSERT_EQ(cos.sizes(), (std::vector<int64_t>{2, 3, 8}));
+  EXPECT_TRUE(torch::equal(cos, want_cos));
+  EXPECT_TRUE(torch::equal(sin, want_sin));
+
+  auto [bf16_cos, bf16_sin] = loop_tables.Lookup(positions.t(), torch::kBFloat16);
+  EXPECT_EQ(bf16_cos.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(bf16_sin, want_sin.transpose(0, 1).to(torch::kBFloat16)));
+}
+
+TEST(RopeTest, NegativePositionIsAnError) {
+  ModelConfig config;
+  config.head_dim = 8;
+  RopeTables tables(config);
+  EXPECT_THROW(tables.Lookup(torch::tensor({3, -1}, torch::kInt64), torch::kFloat32),
+               c10::Error);
+  EXPECT_THROW(tables.Lookup(torch::tensor({3, -1}, torch::kInt32), torch::kFloat32),
+               c10::Error);
+}
+
 }  // namespace
 }  // namespace aha
