@@ -1,6 +1,8 @@
 #include "policy/fused_decode.h"
 
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -26,6 +28,7 @@ namespace aha {
 namespace {
 
 std::atomic<int64_t> fused_steps{0};
+std::atomic<int64_t> row_split_steps{0};
 
 bool IsCpuContiguous(const torch::Tensor& t, torch::ScalarType dtype) {
   return t.defined() && t.device().is_cpu() && t.scalar_type() == dtype && t.is_contiguous();
@@ -58,6 +61,11 @@ struct HeadsTask {
     return j < p ? prompt_v + j * d : completion_v + (j - p) * d;
   }
 };
+
+// A step splits its rows over the threads for models whose decoder layers' weights take at
+// most this many bytes, and when every thread gets at least kRowSplitMinRows rows.
+constexpr int64_t kRowSplitWeightBytes = int64_t{8} << 20;
+constexpr int64_t kRowSplitMinRows = 4;
 
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
@@ -171,19 +179,6 @@ void AttendHeads(const HeadsTask<T>& task) {
   if (!CpuHasAvx512() || !AttendHeadsAvx512(task)) AttendHeadsPortable(task);
 }
 
-// Returns the float32 values of a norm's weight: its own data, or a float32 copy of bfloat16
-// values in `scratch`. A LibTorch conversion per norm cost a tiny model 9 operations a step.
-template <typename T>
-const float* FloatValues(const torch::Tensor& t, std::vector<float>& scratch) {
-  if constexpr (std::is_same_v<T, float>) {
-    return t.data_ptr<float>();
-  } else {
-    const T* data = t.data_ptr<T>();
-    scratch.assign(data, data + t.numel());
-    return scratch.data();
-  }
-}
-
 // One product for Project: y (N, Out) = x @ module's weight^T + bias, in float32.
 struct Projection {
   const torch::nn::Linear* module;
@@ -229,8 +224,8 @@ struct AttentionDims {
 template <typename T>
 void Attend(const float* q, const T* prefix_k, const T* prefix_v,
             const T* completion_k, const T* completion_v,
-            const std::vector<int64_t>& group_of_row, const bool* prompt_mask,
-            const AttentionDims& dims, float* out) {
+            const int64_t* group_of_row, const bool* prompt_mask, const AttentionDims& dims,
+            float* out) {
   const int64_t d = dims.head_dim, p = dims.prompt, kh = dims.kv_heads;
   const int64_t r = dims.heads / kh;
   // Tasks of at least ~32K multiply-adds, so small steps stay on one thread.
@@ -253,6 +248,132 @@ void Attend(const float* q, const T* prefix_k, const T* prefix_v,
   });
 }
 
+// What every row range of one decode step shares: the model, the step's inputs and the float32
+// norm weights, converted once per step for bfloat16.
+template <typename T>
+struct StepContext {
+  DecoderImpl* decoder;
+  std::vector<LayerKv>* kv;
+  int64_t step;
+  int64_t e, h, kh, d, intermediate;
+  float eps, scale;
+  const int64_t* ids;           // (N)
+  const float* cos;             // (N, D)
+  const float* sin;             // (N, D)
+  const bool* prompt_mask;      // (B, P)
+  const int64_t* group_of_row;  // (N)
+  // Per layer: input norm, post-attention norm, and the q and k norms (null when absent).
+  std::vector<std::array<const float*, 4>> norms;
+  const float* final_norm;
+  T* hidden;  // (N, E), the step's output
+};
+
+// Runs the decoder on rows [row_begin, row_end) of the step. Rows are independent, so ranges
+// may run on different threads. Inside a parallel region the products and attention run on
+// the calling thread, because at::parallel_for does not nest.
+template <typename T>
+void DecodeRows(const StepContext<T>& c, int64_t row_begin, int64_t row_end) {
+  const int64_t n = row_end - row_begin;
+  const int64_t e = c.e, h = c.h, kh = c.kh, d = c.d;
+  // The range's float32 activations, in plain buffers so that the step allocates no tensors.
+  // x and mid are the residual stream before and after attention, (n, E) each. Then normed
+  // (n, E), q (n, H * D), k and v (n, K * D), attended (n, H * D), gate and up (n, I).
+  std::vector<float> x(n * e), mid(n * e), normed(n * e), q(n * h * d), k(n * kh * d),
+      v(n * kh * d), attended(n * h * d), gate(n * c.intermediate), up(n * c.intermediate);
+  std::vector<float> rotated(d);
+
+  const torch::Tensor& table = c.decoder->embed_tokens->weight;  // (V, E)
+  for (int64_t row = 0; row < n; ++row) {
+    const int64_t id = c.ids[row_begin + row];
+    TORCH_CHECK(id >= 0 && id < table.size(0), "FusedDecodeStep: token id ", id,
+                " outside the embedding's ", table.size(0), " rows");
+    std::copy_n(table.data_ptr<T>() + id * e, e, x.data() + row * e);
+  }
+
+  for (size_t layer_index = 0; layer_index < c.decoder->layer_list.size(); ++layer_index) {
+    DecoderLayerImpl& layer = *c.decoder->layer_list[layer_index];
+    AttentionImpl& attention = *layer.self_attn;
+    LayerKv& cache = (*c.kv)[layer_index];
+    const std::array<const float*, 4>& norm = c.norms[layer_index];
+    const int64_t capacity = cache.completion_k.size(2);
+
+    RmsNormRows(x.data(), norm[0], normed.data(), n, e, c.eps);
+    Project<T>(normed.data(), n, e,
+               {{&attention.q_proj, q.data()}, {&attention.k_proj, k.data()},
+                {&attention.v_proj, v.data()}});
+    if (norm[2] != nullptr) {
+      RmsNormRows(q.data(), norm[2], q.data(), n * h, d, c.eps);
+      RmsNormRows(k.data(), norm[3], k.data(), n * kh, d, c.eps);
+    }
+    // The range's rows of the completion caches, (n, K, C_max, D).
+    T* cache_k = cache.completion_k.data_ptr<T>() + row_begin * kh * capacity * d;
+    T* cache_v = cache.completion_v.data_ptr<T>() + row_begin * kh * capacity * d;
+    for (int64_t row = 0; row < n; ++row) {
+      const float* row_cos = c.cos + (row_begin + row) * d;
+      const float* row_sin = c.sin + (row_begin + row) * d;
+      for (int64_t head = 0; head < h; ++head) {
+        float* query = q.data() + (row * h + head) * d;
+        RotateVector(query, row_cos, row_sin, query, d);
+      }
+      for (int64_t i = 0; i < h * d; ++i) q[row * h * d + i] *= c.scale;
+      for (int64_t head = 0; head < kh; ++head) {
+        const int64_t slot = ((row * kh + head) * capacity + c.step) * d;
+        RotateVector(k.data() + (row * kh + head) * d, row_cos, row_sin, rotated.data(), d);
+        std::copy_n(rotated.data(), d, cache_k + slot);
+        std::copy_n(v.data() + (row * kh + head) * d, d, cache_v + slot);
+      }
+    }
+    const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, c.step + 1};
+    Attend<T>(q.data(), cache.prefix_k.data_ptr<T>(), cache.prefix_v.data_ptr<T>(), cache_k,
+              cache_v, c.group_of_row + row_begin, c.prompt_mask, dims, attended.data());
+
+    Project<T>(attended.data(), n, h * d, {{&attention.o_proj, mid.data()}});
+    for (int64_t i = 0; i < n * e; ++i) mid[i] += x[i];
+
+    RmsNormRows(mid.data(), norm[1], normed.data(), n, e, c.eps);
+    Project<T>(normed.data(), n, e,
+               {{&layer.mlp->gate_proj, gate.data()}, {&layer.mlp->up_proj, up.data()}});
+    SiluTimes(gate.data(), up.data(), n * c.intermediate);
+    Project<T>(gate.data(), n, c.intermediate, {{&layer.mlp->down_proj, x.data()}});
+    for (int64_t i = 0; i < n * e; ++i) x[i] += mid[i];
+  }
+  RmsNormRows(x.data(), c.final_norm, normed.data(), n, e, c.eps);
+  std::copy_n(normed.data(), n * e, c.hidden + row_begin * e);
+}
+
+// Returns the float32 values of a norm's weight: its own data, or a float32 copy of bfloat16
+// values appended to `copies`, whose elements do not move.
+template <typename T>
+const float* FloatValues(const torch::Tensor& t, std::deque<std::vector<float>>& copies) {
+  if constexpr (std::is_same_v<T, float>) {
+    return t.data_ptr<float>();
+  } else {
+    const T* data = t.data_ptr<T>();
+    copies.emplace_back(data, data + t.numel());
+    return copies.back().data();
+  }
+}
+
+// Returns whether a step of `rows` rows splits its rows over the threads, each thread running
+// every product on its own rows, instead of splitting every product's weight rows. A row split
+// opens one parallel region a step where the weight split opens five a layer, but each thread
+// reads all the weights. So it is taken for models whose layers' projection weights, counted
+// from the config, take at most kRowSplitWeightBytes, with kRowSplitMinRows to kMaxSkinnyRows
+// rows a thread.
+bool SplitsRows(const ModelConfig& config, int64_t element_size, int64_t rows) {
+  static const bool switched_off = KernelSwitchedToTorch("AHA_DECODE_ROW_SPLIT");
+  const int64_t threads = at::get_num_threads();
+  const int64_t rows_per_thread = (rows + threads - 1) / threads;
+  if (switched_off || threads < 2 || rows_per_thread < kRowSplitMinRows ||
+      rows_per_thread > kMaxSkinnyRows) {
+    return false;
+  }
+  const int64_t e = config.hidden_size, attention = config.num_attention_heads * config.head_dim;
+  const int64_t kv = config.num_key_value_heads * config.head_dim;
+  const int64_t layer_weights = 2 * e * attention + 2 * e * kv + 3 * e * config.intermediate_size;
+  return config.num_hidden_layers * layer_weights * element_size <= kRowSplitWeightBytes;
+}
+
 // Runs FusedDecodeStep for weights and caches of type T. Activations stay float32 within the
 // step, and a bfloat16 key or value is rounded once, when the cache stores it.
 template <typename T>
@@ -260,13 +381,13 @@ torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
                                 const torch::Tensor& ids, const torch::Tensor& cos_in,
                                 const torch::Tensor& sin_in, std::vector<LayerKv>& kv,
                                 const DecodeLayout& layout, int64_t step) {
-  const int64_t n = ids.size(0), e = config.hidden_size;
-  const int64_t h = config.num_attention_heads, kh = config.num_key_value_heads;
-  const int64_t d = config.head_dim;
-  const float eps = static_cast<float>(config.rms_norm_eps);
-  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+  const int64_t n = ids.size(0);
   TORCH_CHECK(kv.size() == decoder.layer_list.size(), "FusedDecodeStep: ", kv.size(),
               " caches for ", decoder.layer_list.size(), " layers");
+  for (const LayerKv& cache : kv) {
+    TORCH_CHECK(step < cache.completion_k.size(2), "FusedDecodeStep: step ", step,
+                " beyond the cache's ", cache.completion_k.size(2), " tokens");
+  }
   const torch::Tensor cos = cos_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const torch::Tensor sin = sin_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const torch::Tensor prompt_mask = layout.prefix_mask.to(torch::kBool).contiguous();
@@ -286,80 +407,49 @@ torch::Tensor FusedDecodeStepOf(DecoderImpl& decoder, const ModelConfig& config,
     TORCH_CHECK(group >= 0 && group < groups, "FusedDecodeStep: a row maps to group ", group,
                 " of ", groups);
   }
-
-  const int64_t intermediate = config.intermediate_size;
-  // The step's float32 activations, in plain buffers so that the step allocates no tensors.
-  // x and mid are the residual stream before and after attention, (N, E) each. Then normed
-  // (N, E), q (N, H * D), k and v (N, K * D), attended (N, H * D), gate and up (N, I).
-  std::vector<float> x(n * e), mid(n * e), normed(n * e), q(n * h * d), k(n * kh * d),
-      v(n * kh * d), attended(n * h * d), gate(n * intermediate), up(n * intermediate);
-  std::vector<float> norm_scratch, rotated(d);
-
-  const torch::Tensor& table = decoder.embed_tokens->weight;  // (V, E)
   const torch::Tensor ids_cpu = ids.to(torch::kCPU, torch::kInt64).contiguous();
-  for (int64_t row = 0; row < n; ++row) {
-    const int64_t id = ids_cpu.data_ptr<int64_t>()[row];
-    TORCH_CHECK(id >= 0 && id < table.size(0), "FusedDecodeStep: token id ", id,
-                " outside the embedding's ", table.size(0), " rows");
-    const T* embedding = table.data_ptr<T>() + id * e;
-    std::copy_n(embedding, e, x.data() + row * e);
+  torch::Tensor hidden = torch::empty({n, config.hidden_size},
+                                      decoder.embed_tokens->weight.options());  // (N, E)
+
+  StepContext<T> context;
+  context.decoder = &decoder;
+  context.kv = &kv;
+  context.step = step;
+  context.e = config.hidden_size;
+  context.h = config.num_attention_heads;
+  context.kh = config.num_key_value_heads;
+  context.d = config.head_dim;
+  context.intermediate = config.intermediate_size;
+  context.eps = static_cast<float>(config.rms_norm_eps);
+  context.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(config.head_dim)));
+  context.ids = ids_cpu.data_ptr<int64_t>();
+  context.cos = cos.data_ptr<float>();
+  context.sin = sin.data_ptr<float>();
+  context.prompt_mask = prompt_mask.data_ptr<bool>();
+  context.group_of_row = group_of_row.data();
+  std::deque<std::vector<float>> norm_copies;
+  for (const DecoderLayer& layer : decoder.layer_list) {
+    const AttentionImpl& attention = *layer->self_attn;
+    const bool qk_norm = !attention.q_norm.is_empty();
+    context.norms.push_back(
+        {FloatValues<T>(layer->input_layernorm->weight, norm_copies),
+         FloatValues<T>(layer->post_attention_layernorm->weight, norm_copies),
+         qk_norm ? FloatValues<T>(attention.q_norm->weight, norm_copies) : nullptr,
+         qk_norm ? FloatValues<T>(attention.k_norm->weight, norm_copies) : nullptr});
   }
+  context.final_norm = FloatValues<T>(decoder.norm->weight, norm_copies);
+  context.hidden = hidden.data_ptr<T>();
 
-  for (size_t layer_index = 0; layer_index < decoder.layer_list.size(); ++layer_index) {
-    DecoderLayerImpl& layer = *decoder.layer_list[layer_index];
-    AttentionImpl& attention = *layer.self_attn;
-    LayerKv& cache = kv[layer_index];
-    const int64_t capacity = cache.completion_k.size(2);
-    TORCH_CHECK(step < capacity, "FusedDecodeStep: step ", step, " beyond the cache's ",
-                capacity, " tokens");
-
-    RmsNormRows(x.data(), FloatValues<T>(layer.input_layernorm->weight, norm_scratch),
-                normed.data(), n, e, eps);
-    Project<T>(normed.data(), n, e,
-               {{&attention.q_proj, q.data()}, {&attention.k_proj, k.data()},
-                {&attention.v_proj, v.data()}});
-    if (!attention.q_norm.is_empty()) {
-      RmsNormRows(q.data(), FloatValues<T>(attention.q_norm->weight, norm_scratch), q.data(),
-                  n * h, d, eps);
-      RmsNormRows(k.data(), FloatValues<T>(attention.k_norm->weight, norm_scratch), k.data(),
-                  n * kh, d, eps);
-    }
-    T* cache_k = cache.completion_k.data_ptr<T>();
-    T* cache_v = cache.completion_v.data_ptr<T>();
-    for (int64_t row = 0; row < n; ++row) {
-      const float* row_cos = cos.data_ptr<float>() + row * d;
-      const float* row_sin = sin.data_ptr<float>() + row * d;
-      for (int64_t head = 0; head < h; ++head) {
-        float* query = q.data() + (row * h + head) * d;
-        RotateVector(query, row_cos, row_sin, query, d);
-      }
-      for (int64_t i = 0; i < h * d; ++i) q[row * h * d + i] *= scale;
-      for (int64_t head = 0; head < kh; ++head) {
-        const int64_t slot = ((row * kh + head) * capacity + step) * d;
-        RotateVector(k.data() + (row * kh + head) * d, row_cos, row_sin, rotated.data(), d);
-        std::copy_n(rotated.data(), d, cache_k + slot);
-        std::copy_n(v.data() + (row * kh + head) * d, d, cache_v + slot);
-      }
-    }
-    const AttentionDims dims{n, h, kh, d, cache.prefix_k.size(2), capacity, step + 1};
-    Attend<T>(q.data(), cache.prefix_k.data_ptr<T>(), cache.prefix_v.data_ptr<T>(), cache_k,
-              cache_v, group_of_row, prompt_mask.data_ptr<bool>(), dims, attended.data());
-
-    Project<T>(attended.data(), n, h * d, {{&attention.o_proj, mid.data()}});
-    for (int64_t i = 0; i < n * e; ++i) mid[i] += x[i];
-
-    RmsNormRows(mid.data(), FloatValues<T>(layer.post_attention_layernorm->weight, norm_scratch),
-                normed.data(), n, e, eps);
-    Project<T>(normed.data(), n, e,
-               {{&layer.mlp->gate_proj, gate.data()}, {&layer.mlp->up_proj, up.data()}});
-    SiluTimes(gate.data(), up.data(), n * intermediate);
-    Project<T>(gate.data(), n, intermediate, {{&layer.mlp->down_proj, x.data()}});
-    for (int64_t i = 0; i < n * e; ++i) x[i] += mid[i];
+  if (SkinnyLinearAvailable() && SplitsRows(config, sizeof(T), n)) {
+    const int64_t threads = at::get_num_threads();
+    const int64_t grain = std::max(kRowSplitMinRows, (n + threads - 1) / threads);
+    at::parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
+      DecodeRows(context, begin, end);
+    });
+    row_split_steps.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    DecodeRows(context, 0, n);
   }
-  torch::Tensor hidden = torch::empty({n, e}, table.options());  // (N, E) of type T
-  RmsNormRows(x.data(), FloatValues<T>(decoder.norm->weight, norm_scratch), normed.data(), n, e,
-              eps);
-  std::copy_n(normed.data(), n * e, hidden.data_ptr<T>());
   fused_steps.fetch_add(1, std::memory_order_relaxed);
   return hidden;
 }
@@ -395,5 +485,7 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
 }
 
 int64_t FusedDecodeStepsSoFar() { return fused_steps.load(std::memory_order_relaxed); }
+
+int64_t RowSplitDecodeStepsSoFar() { return row_split_steps.load(std::memory_order_relaxed); }
 
 }  // namespace aha

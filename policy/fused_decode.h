@@ -6,7 +6,8 @@
 // the arithmetic: 64 decode steps of 16 rows took 68 ms, 1.1 ms a step. Here each layer makes
 // its seven matrix products in four calls, through SkinnyLinearMany up to 64 rows on AVX-512
 // CPUs and through aha::Linear otherwise. It does the norms, rotary embedding, cache write,
-// attention, SwiGLU and residuals in C++ loops over the raw buffers.
+// attention, SwiGLU and residuals in C++ loops over the raw buffers. Rows are independent, so a
+// small model's step gives each thread its own rows (RowSplitDecodeStepsSoFar).
 //
 // A bfloat16 model keeps its weights and caches in bfloat16, but the step's activations stay
 // float32. The products sum in float32 from bfloat16 weights. Only the keys and values written
@@ -46,6 +47,12 @@ torch::Tensor FusedDecodeStep(DecoderImpl& decoder, const ModelConfig& config,
 
 // Returns how many steps took FusedDecodeStep since the process started, for tests.
 int64_t FusedDecodeStepsSoFar();
+
+// Returns how many of those steps split their rows over the threads, for tests. Such a step
+// runs each thread's rows through the whole model. It is taken when the layers' weights take
+// at most 8 MiB and each thread gets 4 to kMaxSkinnyRows rows. Larger models split each
+// product's weight rows instead. AHA_DECODE_ROW_SPLIT=torch turns the row split off.
+int64_t RowSplitDecodeStepsSoFar();
 
 }  // namespace aha
 

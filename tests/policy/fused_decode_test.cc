@@ -1,8 +1,12 @@
 #include "policy/fused_decode.h"
 
+#include <cstdlib>
+#include <string>
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "policy/skinny_linear.h"
 #include "policy/transformer.h"
 #include "tests/policy/tensor_checks.h"
 #include "tests/policy/test_models.h"
@@ -240,6 +244,68 @@ TEST(FusedDecodeTest, Bf16StepStaysNearFloat32) {
   qwen3.attention_bias = false;
   qwen3.tie_word_embeddings = false;
   ExpectBf16FusedNearFloat32(qwen3, 2, 2, {}, 6, 5);
+}
+
+// Decodes the same tokens twice from the same caches, with one thread and with two. Each
+// output element is the same sum in the same order whichever thread computes it, so every
+// step's hidden states and caches must be equal.
+void ExpectRowSplitEqualsOneThread(torch::ScalarType dtype, const std::vector<int64_t>& drop) {
+  const ModelConfig c = WideHeadConfig();
+  const int64_t b = 2, g = 6, steps = 4;
+  CausalLm model = MakeRandomModel(c, 3);
+  model->to(dtype);
+  const TestPrompts prompts = RandomPrompts(c, b, 6);
+
+  torch::NoGradGuard no_grad;
+  std::vector<LayerKv> split_kv;
+  model->Hidden(prompts.ids, prompts.positions, BuildAttentionMask(prompts.mask), &split_kv);
+  AllocateCompletionCaches(split_kv, b * g, steps);
+  if (!FusedDecodeApplies(*model->model, split_kv)) {
+    GTEST_SKIP() << "AHA_FUSED_DECODE=torch turns the fused step off";
+  }
+  std::vector<LayerKv> single_kv = CloneCaches(split_kv);
+
+  std::vector<int64_t> rows;
+  DecodeLayout layout = GroupLayout(prompts.mask, b, g, rows);
+  const int64_t threads = at::get_num_threads();
+  const int64_t split_before = RowSplitDecodeStepsSoFar();
+  for (int64_t step = 0; step < steps; ++step) {
+    if (step == 1 && !drop.empty()) DropRows(drop, b, g, rows, layout, {&split_kv, &single_kv});
+    auto ids = torch::randint(1, c.vocab_size, {static_cast<int64_t>(rows.size())});
+    const torch::Tensor positions = StepPositions(prompts, rows, g, step);
+    at::set_num_threads(1);
+    auto want = model->DecodeStep(ids, positions, single_kv, layout, step);
+    at::set_num_threads(2);
+    auto got = model->DecodeStep(ids, positions, split_kv, layout, step);
+    at::set_num_threads(threads);
+
+    SCOPED_TRACE("step " + std::to_string(step));
+    EXPECT_TRUE(torch::equal(got, want));
+    // Slots past the step are uninitialized and may hold NaN, which equals nothing.
+    auto written = [&](const torch::Tensor& cache) { return cache.narrow(2, 0, step + 1); };
+    for (size_t i = 0; i < split_kv.size(); ++i) {
+      EXPECT_TRUE(torch::equal(written(split_kv[i].completion_k),
+                               written(single_kv[i].completion_k)));
+      EXPECT_TRUE(torch::equal(written(split_kv[i].completion_v),
+                               written(single_kv[i].completion_v)));
+    }
+  }
+
+  // 12 rows, or 9 after the drop, give each of two threads at least 4.
+  const char* row_split = std::getenv("AHA_DECODE_ROW_SPLIT");
+  const bool switched_off = row_split != nullptr && std::string(row_split) == "torch";
+  const int64_t want_split = SkinnyLinearAvailable() && !switched_off ? steps : 0;
+  EXPECT_EQ(RowSplitDecodeStepsSoFar() - split_before, want_split);
+}
+
+TEST(FusedDecodeTest, RowSplitEqualsOneThread) {
+  ExpectRowSplitEqualsOneThread(torch::kFloat32, {});
+  ExpectRowSplitEqualsOneThread(torch::kBFloat16, {});
+}
+
+TEST(FusedDecodeTest, RowSplitOfCompactedRowsEqualsOneThread) {
+  // Group 0 keeps rows 0, 4 and 5, group 1 all six: uneven slots.
+  ExpectRowSplitEqualsOneThread(torch::kFloat32, {1, 2, 3});
 }
 
 TEST(FusedDecodeTest, DeclinesAutogradAndMixedDtypes) {

@@ -85,8 +85,8 @@ TEST(RopeTest, Bf16RotatesFloat32CopiesAndRoundsOnce) {
   EXPECT_EQ(x.grad().scalar_type(), torch::kBFloat16);
 }
 
-// int64 CPU positions take the copying loop, int32 ones the gathers; both read the same rows,
-// including rows that grow the tables past their first 256 positions.
+// int64 CPU positions take the copying loop and int32 ones the gathers. Both must read the same
+// rows, including rows that grow the tables past their first 256 positions.
 TEST(RopeTest, CpuLookupEqualsGathers) {
   ModelConfig config;
   config.head_dim = 8;
