@@ -376,6 +376,116 @@ std::string DecimalString(unsigned __int128 value) {
   return digits;
 }
 
+bool IsDigit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+// Returns the end of the run of digits that starts at `at`.
+size_t DigitsEnd(std::string_view text, size_t at) {
+  while (at < text.size() && IsDigit(text[at])) ++at;
+  return at;
+}
+
+// Returns the size of the ellipsis at `at` ("...", "\ldots", "\dots", "\cdots" or U+2026), or
+// 0 when there is none.
+size_t EllipsisSize(std::string_view text, size_t at) {
+  for (std::string_view ellipsis : {std::string_view("..."), std::string_view("\\ldots"),
+                                    std::string_view("\\cdots"), std::string_view("\\dots"),
+                                    std::string_view("\xE2\x80\xA6")}) {
+    if (text.substr(at, ellipsis.size()) == ellipsis) return ellipsis.size();
+  }
+  return 0;
+}
+
+// Returns the digit that "\dot{d}" or "\dot d" at `at` marks, and sets `size` to the
+// marker's length. Returns 0 (not a digit) when there is no such marker.
+char DottedDigit(std::string_view text, size_t at, size_t* size) {
+  if (text.substr(at, 4) != "\\dot") return 0;
+  size_t next = at + 4;
+  while (next < text.size() && text[next] == ' ') ++next;
+  if (next + 2 < text.size() && text[next] == '{' && IsDigit(text[next + 1]) &&
+      text[next + 2] == '}') {
+    *size = next + 3 - at;
+    return text[next + 1];
+  }
+  if (next < text.size() && IsDigit(text[next]) && next > at + 4) {
+    *size = next + 1 - at;
+    return text[next];
+  }
+  return 0;
+}
+
+// Rewrites the other notations of a repeating decimal as "\overline{R}", which
+// RepeatingDecimalsAsFractions reads:
+//  - parentheses: "0.(3)" and "0.1(6)";
+//  - dots over the first and last repeating digits: "0.\dot{3}" and "0.\dot{1}4\dot{2}";
+//  - an ellipsis after a block written at least twice: "0.333...", "0.1666\ldots" and
+//    "0.142857142857...". The shortest such block of up to 9 digits is taken. A decimal with no
+//    repeated block before its ellipsis ("3.14159...") stays as it is.
+std::string RepeatingNotationsAsOverline(std::string_view text) {
+  std::string out;
+  size_t at = 0;
+  while (at < text.size()) {
+    // A decimal point with digits or the start of a number before it: "W.F" with W maybe empty.
+    const bool starts_number = at == 0 || (!IsDigit(text[at - 1]) && text[at - 1] != '.');
+    const size_t whole_end = starts_number ? DigitsEnd(text, at) : at;
+    if (!starts_number || whole_end >= text.size() || text[whole_end] != '.') {
+      out += text[at++];
+      continue;
+    }
+    const size_t fraction_end = DigitsEnd(text, whole_end + 1);
+    const std::string_view decimal = text.substr(at, fraction_end - at);  // "W.F"
+    const std::string_view fraction = text.substr(whole_end + 1, fraction_end - whole_end - 1);
+
+    // "W.F(R)"
+    if (fraction_end < text.size() && text[fraction_end] == '(') {
+      const size_t repeating_end = DigitsEnd(text, fraction_end + 1);
+      if (repeating_end > fraction_end + 1 && repeating_end < text.size() &&
+          text[repeating_end] == ')') {
+        out.append(decimal).append("\\overline{");
+        out.append(text.substr(fraction_end + 1, repeating_end - fraction_end - 1)).append("}");
+        at = repeating_end + 1;
+        continue;
+      }
+    }
+
+    // "W.F\dot{a}" or "W.F\dot{a}B\dot{c}"
+    size_t first_size = 0;
+    if (const char first = DottedDigit(text, fraction_end, &first_size); first != 0) {
+      std::string repeating(1, first);
+      size_t end = fraction_end + first_size;
+      const size_t middle_end = DigitsEnd(text, end);
+      size_t last_size = 0;
+      if (const char last = DottedDigit(text, middle_end, &last_size); last != 0) {
+        repeating += std::string(text.substr(end, middle_end - end)) + last;
+        end = middle_end + last_size;
+      }
+      out.append(decimal).append("\\overline{").append(repeating).append("}");
+      at = end;
+      continue;
+    }
+
+    // "W.FRR..." with the block R written at least twice at the end of F.
+    if (const size_t ellipsis = EllipsisSize(text, fraction_end); ellipsis > 0) {
+      for (size_t period = 1; period <= 9 && 2 * period <= fraction.size(); ++period) {
+        const std::string_view last = fraction.substr(fraction.size() - period);
+        if (fraction.substr(fraction.size() - 2 * period, period) != last) continue;
+        out.append(text.substr(at, whole_end + 1 - at));
+        out.append(fraction.substr(0, fraction.size() - period));
+        out.append("\\overline{").append(last).append("}");
+        at = fraction_end + ellipsis;
+        break;
+      }
+      if (at < fraction_end) {
+        out += decimal;
+        at = fraction_end;
+      }
+      continue;
+    }
+    out += decimal;
+    at = fraction_end;
+  }
+  return out;
+}
+
 // Writes a repeating decimal as its exact fraction: "0.\overline{3}" as "\frac{3}{9}" and
 // "1.2\overline{45}" as "\frac{1233}{990}". "\bar{3}" reads as "\overline{3}" after digits.
 // Decimals of more than 36 digits, which could overflow the grader's 128-bit fractions, stay
@@ -442,7 +552,7 @@ std::string RepeatingDecimalsAsFractions(std::string_view text) {
 
 std::string NormalizeLatex(std::string_view answer) {
   std::string text = NarrowFullwidth(answer);
-  text = RepeatingDecimalsAsFractions(JoinDigitGroups(text));
+  text = RepeatingDecimalsAsFractions(RepeatingNotationsAsOverline(JoinDigitGroups(text)));
   text = WrapRootOfNumber(text, "\xE2\x88\x9A", "\\sqrt");     // square root
   text = WrapRootOfNumber(text, "\xE2\x88\x9B", "\\sqrt[3]");  // cube root
   text = WrapRootOfNumber(text, "\xE2\x88\x9C", "\\sqrt[4]");  // fourth root

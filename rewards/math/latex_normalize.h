@@ -37,7 +37,7 @@ size_t MatchingBrace(std::string_view text, size_t open);
 
 // Rewrites an answer into the plain form the parser reads. In order, it:
 //  - maps fullwidth ASCII ("１２") to ASCII, writes repeating decimals as fractions
-//    ("0.\overline{3}" is \frac{1}{3}), maps Unicode math characters to LaTeX ("−5", "2π",
+//    ("0.\overline{3}", "0.\bar{3}", "0.(3)", "0.\dot{3}" and "0.333..." are \frac{1}{3}), maps Unicode math characters to LaTeX ("−5", "2π",
 //    "√2", "∛2", "±3", "x ≤ 5", "α", "3×10^8", "½", "x²") and Unicode spaces to spaces, dropping
 //    one between thousands groups ("1 000" is 1000);
 //  - removes "$" and "\$", percent signs ("\%", "%") and degree marks ("^\circ", "^{\circ}", "°",

@@ -210,6 +210,29 @@ TEST(MathEqualTest, RepeatingDecimals) {
   ExpectAll({{R"(\frac{1}{3})", R"(0.\overline{4})"}, {R"(\frac{1}{3})", "0.3"}}, false);
 }
 
+TEST(MathEqualTest, RepeatingDecimalNotations) {
+  ExpectAll({{R"(\frac{1}{3})", "0.(3)"},
+             {R"(\frac{1}{6})", "0.1(6)"},
+             {R"(\frac{137}{110})", "1.2(45)"},
+             {R"(-\frac{2}{3})", "-0.(6)"},
+             {R"(\frac{1}{3})", R"(0.\dot{3})"},
+             {R"(\frac{1}{3})", R"(0.\dot 3)"},
+             {R"(\frac{1}{7})", R"(0.\dot{1}4285\dot{7})"},
+             {R"(\frac{1}{6})", R"(0.1\dot{6})"},
+             {R"(\frac{1}{3})", "0.333..."},
+             {R"(\frac{1}{3})", "0.33..."},
+             {R"(\frac{1}{6})", R"(0.1666\ldots)"},
+             {R"(\frac{1}{6})", R"(0.1666\dots)"},
+             {R"(\frac{1}{7})", "0.142857142857..."},
+             {R"(\frac{4}{33})", "0.1212\u2026"},
+             {"0.(3)", R"(\frac{1}{3})"}},
+            true);
+  ExpectAll({{R"(\frac{1}{3})", "0.3..."},
+             {R"(\frac{1}{3})", "0.(4)"},
+             {"(0.5, 2)", "0.5(2)"}},
+            false);
+}
+
 TEST(MathEqualTest, Expressions) {
   ExpectAll({{R"(2\sqrt{5})", R"(\sqrt{20})"},
              // References that are 0 up to floating-point rounding.
