@@ -115,6 +115,8 @@ EqualResult CompareTrees(const AnswerTree& truth, const AnswerTree& answer,
   return {false, "answer has a different structure"};
 }
 
+bool HasPercentSign(std::string_view text) { return text.find('%') != std::string_view::npos; }
+
 }  // namespace
 
 EqualResult CompareAnswers(std::string_view ground_truth, std::string_view answer,
@@ -123,7 +125,8 @@ EqualResult CompareAnswers(std::string_view ground_truth, std::string_view answe
     bool same = Trim(answer) == NormalizeGroundTruth(ground_truth);
     return {same, same ? "same text (long answer)" : "answer longer than max_answer_length"};
   }
-  std::string truth_text = NormalizeLatex(NormalizeGroundTruth(ground_truth));
+  const std::string truth_raw = NormalizeGroundTruth(ground_truth);
+  std::string truth_text = NormalizeLatex(truth_raw);
   std::string answer_text = NormalizeLatex(answer);
   if (answer_text.empty()) return {false, "empty answer"};
   if (truth_text.empty()) return {false, "empty ground truth"};
@@ -135,7 +138,20 @@ EqualResult CompareAnswers(std::string_view ground_truth, std::string_view answe
   if (!truth.ok()) return {false, absl::StrCat("ground truth: ", truth.status().message())};
   absl::StatusOr<AnswerTree> parsed = ParseAnswerStructure(answer_text, options.structure_limits);
   if (!parsed.ok()) return {false, absl::StrCat("answer: ", parsed.status().message())};
-  return CompareTrees(*truth, *parsed, options);
+  EqualResult result = CompareTrees(*truth, *parsed, options);
+
+  // A percentage on one side only. Normalization drops the percent sign, so "10\%" already
+  // equals 10. Here it is also read as a division by 100, so it equals 0.1 too.
+  const bool truth_percent = HasPercentSign(truth_raw);
+  if (result.equal || truth_percent == HasPercentSign(answer) || truth->kind != Kind::kScalar ||
+      parsed->kind != Kind::kScalar) {
+    return result;
+  }
+  std::string& percent_side = truth_percent ? truth_text : answer_text;
+  percent_side = absl::StrCat("\\frac{", percent_side, "}{100}");
+  EqualResult as_fraction = ScalarEqual(truth_text, answer_text, options);
+  if (as_fraction.equal) as_fraction.reason += " (the percentage as a fraction of 100)";
+  return as_fraction.equal ? as_fraction : result;
 }
 
 bool MathEqual(std::string_view ground_truth, std::string_view answer,

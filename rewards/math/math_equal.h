@@ -51,6 +51,8 @@ namespace aha::math {
 //       be compared.
 //       NOTE: a value that is real only through complex intermediates counts as real, so
 //       \sqrt{x}\sqrt{y} (= -\sqrt{xy} when both are negative) does not equal \sqrt{xy}.
+// When only one side has a percent sign and both are scalars that differ, that side is compared
+// once more as a fraction of 100, so "10\%" equals both 10 and 0.1.
 // Anything else is wrong: an empty answer, an answer that fails to parse (no number is pulled out
 // of it), text past ParseLimits, exponents that overflow to infinity (10^{10^{10}}), and nesting
 // past the limits. Every step is bounded, so a hostile answer returns quickly.

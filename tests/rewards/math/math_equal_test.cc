@@ -233,6 +233,20 @@ TEST(MathEqualTest, RepeatingDecimalNotations) {
             false);
 }
 
+TEST(MathEqualTest, Percentages) {
+  ExpectAll({{R"(10\%)", "0.1"},
+             {"0.1", R"(10\%)"},
+             {"25%", "0.25"},
+             {R"(12.5\%)", R"(\frac{1}{8})"},
+             {R"(50\%)", "50"}},
+            true);
+  ExpectAll({{R"(10\%)", "0.01"},
+             {R"(10\%)", "1000"},
+             // Percent signs in a GSM8K rationale are not the answer's.
+             {"The price drops 20%. #### 40", "0.4"}},
+            false);
+}
+
 TEST(MathEqualTest, Expressions) {
   ExpectAll({{R"(2\sqrt{5})", R"(\sqrt{20})"},
              // References that are 0 up to floating-point rounding.
