@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_replace.h"
@@ -285,6 +287,74 @@ std::string StripApproximatePrefix(std::string text) {
   return text;
 }
 
+// One relation of an inequality: "<", ">", "\le" or "\ge" at `at`, `size` bytes long.
+struct Relation {
+  size_t at, size;
+  bool less, inclusive;
+};
+
+// Returns the relations of `text` outside brackets and braces, or nothing when it has "=",
+// "\ne" or a comma there, which an interval cannot state.
+std::vector<Relation> TopLevelRelations(std::string_view text) {
+  std::vector<Relation> relations;
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+    if (depth != 0) continue;
+    if (c == '=' || c == ',') return {};
+    if (c == '<' || c == '>') relations.push_back({i, 1, c == '<', false});
+    if (c != '\\') continue;
+    const std::string_view word = text.substr(i + 1, 2);
+    const bool ends = i + 3 >= text.size() || !IsLetter(text[i + 3]);
+    if (word == "ne" && ends) return {};
+    if ((word == "le" || word == "ge") && ends) relations.push_back({i, 3, word == "le", true});
+  }
+  return relations;
+}
+
+bool IsOneLetter(std::string_view text) { return text.size() == 1 && IsLetter(text[0]); }
+
+// Rewrites a one-variable inequality as the interval of its solutions, so that "x \le 5",
+// "5 \ge x" and "(-\infty,5]" compare equal. "x > 2" becomes "(2,\infty)" and
+// "1 \le x < 2" becomes "[1,2)". Any other text is returned as it is.
+std::string InequalityAsInterval(const std::string& text) {
+  const std::vector<Relation> relations = TopLevelRelations(text);
+  if (relations.empty() || relations.size() > 2) return text;
+  std::vector<std::string_view> operands;
+  size_t start = 0;
+  for (const Relation& relation : relations) {
+    operands.push_back(Trim(std::string_view(text).substr(start, relation.at - start)));
+    start = relation.at + relation.size;
+  }
+  operands.push_back(Trim(std::string_view(text).substr(start)));
+  for (std::string_view operand : operands) {
+    if (operand.empty()) return text;
+  }
+
+  const auto interval = [](bool lower_inclusive, std::string_view lower, std::string_view upper,
+                           bool upper_inclusive) {
+    return std::string(lower_inclusive ? "[" : "(") + std::string(lower) + "," +
+           std::string(upper) + (upper_inclusive ? "]" : ")");
+  };
+  const Relation& first = relations[0];
+
+  if (relations.size() == 1) {
+    // "x < a" and "a > x" bound x from above, "x > a" and "a < x" from below.
+    const bool variable_left = IsOneLetter(operands[0]) && !IsOneLetter(operands[1]);
+    const bool variable_right = IsOneLetter(operands[1]) && !IsOneLetter(operands[0]);
+    if (!variable_left && !variable_right) return text;
+    const std::string_view bound = variable_left ? operands[1] : operands[0];
+    if (first.less == variable_left) return interval(false, "-\\infty", bound, first.inclusive);
+    return interval(first.inclusive, bound, "\\infty", false);
+  }
+  const Relation& second = relations[1];
+  if (!IsOneLetter(operands[1]) || first.less != second.less) return text;
+  if (first.less) return interval(first.inclusive, operands[0], operands[2], second.inclusive);
+  return interval(second.inclusive, operands[2], operands[0], first.inclusive);
+}
+
 }  // namespace
 
 bool IsUnitWord(std::string_view word) {
@@ -384,6 +454,54 @@ size_t DigitsEnd(std::string_view text, size_t at) {
   return at;
 }
 
+// Writes a binomial coefficient of two integers as its value: "\binom{5}{2}" (or \dbinom,
+// \tbinom) as "10". Coefficients above 10^30, and binomials of anything else, such as
+// "\binom{n}{2}", stay as they are.
+std::string BinomialsOfIntegers(const std::string& text) {
+  std::string out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t name_size = 0;
+    for (std::string_view name : {std::string_view("\\binom{"), std::string_view("\\dbinom{"),
+                                  std::string_view("\\tbinom{")}) {
+      if (std::string_view(text).substr(at, name.size()) == name) name_size = name.size();
+    }
+    const size_t n_end = name_size > 0 ? DigitsEnd(text, at + name_size) : 0;
+    const size_t k_end = n_end > at + name_size && text.compare(n_end, 2, "}{") == 0
+                             ? DigitsEnd(text, n_end + 2)
+                             : 0;
+    if (k_end <= n_end + 2 || k_end >= text.size() || text[k_end] != '}' ||
+        n_end - at - name_size > 4 || k_end - n_end - 2 > 4) {
+      out += text[at++];
+      continue;
+    }
+    const int n = std::stoi(text.substr(at + name_size, n_end - at - name_size));
+    int k = std::stoi(text.substr(n_end + 2, k_end - n_end - 2));
+    if (k > n) {
+      out += "0";
+      at = k_end + 1;
+      continue;
+    }
+    k = std::min(k, n - k);
+    // C(n, i) = C(n, i - 1) * (n - i + 1) / i stays an integer at every step.
+    unsigned __int128 value = 1;
+    bool fits = true;
+    constexpr unsigned __int128 kLimit = static_cast<unsigned __int128>(1000000000000000ULL) *
+                                         1000000000000000ULL;  // 10^30
+    for (int i = 1; i <= k && fits; ++i) {
+      value = value * static_cast<unsigned>(n - i + 1) / static_cast<unsigned>(i);
+      fits = value <= kLimit;
+    }
+    if (!fits) {
+      out += text[at++];
+      continue;
+    }
+    out += DecimalString(value);
+    at = k_end + 1;
+  }
+  return out;
+}
+
 // Returns the size of the ellipsis at `at` ("...", "\ldots", "\dots", "\cdots" or U+2026), or
 // 0 when there is none.
 size_t EllipsisSize(std::string_view text, size_t at) {
@@ -446,6 +564,20 @@ std::string RepeatingNotationsAsOverline(std::string_view text) {
         continue;
       }
     }
+
+    // "W.F\overline3" or "W.F\bar3": without braces the bar covers one digit.
+    bool bar_without_braces = false;
+    for (std::string_view bar : {std::string_view("\\overline"), std::string_view("\\bar")}) {
+      const size_t digit = fraction_end + bar.size();
+      if (text.substr(fraction_end, bar.size()) == bar && digit < text.size() &&
+          IsDigit(text[digit])) {
+        out.append(decimal).append("\\overline{").append(1, text[digit]).append("}");
+        at = digit + 1;
+        bar_without_braces = true;
+        break;
+      }
+    }
+    if (bar_without_braces) continue;
 
     // "W.F\dot{a}" or "W.F\dot{a}B\dot{c}"
     size_t first_size = 0;
@@ -553,6 +685,7 @@ std::string RepeatingDecimalsAsFractions(std::string_view text) {
 std::string NormalizeLatex(std::string_view answer) {
   std::string text = NarrowFullwidth(answer);
   text = RepeatingDecimalsAsFractions(RepeatingNotationsAsOverline(JoinDigitGroups(text)));
+  text = BinomialsOfIntegers(text);
   text = WrapRootOfNumber(text, "\xE2\x88\x9A", "\\sqrt");     // square root
   text = WrapRootOfNumber(text, "\xE2\x88\x9B", "\\sqrt[3]");  // cube root
   text = WrapRootOfNumber(text, "\xE2\x88\x9C", "\\sqrt[4]");  // fourth root
@@ -650,7 +783,12 @@ std::string NormalizeLatex(std::string_view answer) {
   text = StripApproximatePrefix(text);
   while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
   text = StripTrailingWords(text);
-  return std::string(Trim(text));
+  text = std::string(Trim(text));
+  // The real line, as a set or as an interval.
+  if (text == "\\mathbb{R}" || text == "\\mathbb R" || text == "\xE2\x84\x9D") {
+    return "(-\\infty,\\infty)";
+  }
+  return InequalityAsInterval(text);
 }
 
 }  // namespace aha::math

@@ -37,9 +37,10 @@ size_t MatchingBrace(std::string_view text, size_t open);
 
 // Rewrites an answer into the plain form the parser reads. In order, it:
 //  - maps fullwidth ASCII ("１２") to ASCII, writes repeating decimals as fractions
-//    ("0.\overline{3}", "0.\bar{3}", "0.(3)", "0.\dot{3}" and "0.333..." are \frac{1}{3}), maps Unicode math characters to LaTeX ("−5", "2π",
-//    "√2", "∛2", "±3", "x ≤ 5", "α", "3×10^8", "½", "x²") and Unicode spaces to spaces, dropping
-//    one between thousands groups ("1 000" is 1000);
+//    ("0.\overline{3}", "0.\bar{3}", "0.(3)", "0.\dot{3}" and "0.333..." are \frac{1}{3}),
+//    maps Unicode math characters to LaTeX ("−5", "2π", "√2", "∛2", "±3", "x ≤ 5", "α",
+//    "3×10^8", "½", "x²") and Unicode spaces to spaces, dropping one between thousands groups
+//    ("1 000" is 1000);
 //  - removes "$" and "\$", percent signs ("\%", "%") and degree marks ("^\circ", "^{\circ}", "°",
 //    "\degree"), so "50\%" reads as 50 and "90^\circ" as 90;
 //  - turns ",\!" (with any spaces after it) into "," so "10,\!080" becomes the number "10,080";
@@ -53,7 +54,9 @@ size_t MatchingBrace(std::string_view text, size_t open);
 //    a trailing ".";
 //  - drops plain words of two letters or more after a number at the end ("18 pages", "3 red
 //    apples"), but not math words ("2 pi") or a one-letter variable ("5 x");
-//  - turns the words " or " and " and " into commas, and collapses whitespace.
+//  - turns the words " or " and " and " into commas, and collapses whitespace;
+//  - writes a one-variable inequality as its interval ("x \le 5" is "(-\infty,5]", "1 \le x < 2"
+//    is "[1,2)"), and \mathbb{R} as "(-\infty,\infty)".
 std::string NormalizeLatex(std::string_view answer);
 
 }  // namespace aha::math

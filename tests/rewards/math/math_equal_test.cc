@@ -225,12 +225,47 @@ TEST(MathEqualTest, RepeatingDecimalNotations) {
              {R"(\frac{1}{6})", R"(0.1666\dots)"},
              {R"(\frac{1}{7})", "0.142857142857..."},
              {R"(\frac{4}{33})", "0.1212\u2026"},
-             {"0.(3)", R"(\frac{1}{3})"}},
+             {"0.(3)", R"(\frac{1}{3})"},
+             {R"(\frac{1}{3})", R"(0.\overline3)"},
+             {R"(\frac{1}{3})", R"(0.\bar3)"}},
             true);
   ExpectAll({{R"(\frac{1}{3})", "0.3..."},
              {R"(\frac{1}{3})", "0.(4)"},
              {"(0.5, 2)", "0.5(2)"}},
             false);
+}
+
+TEST(MathEqualTest, InequalitiesAsIntervals) {
+  ExpectAll({{R"(x \le 5)", R"(5 \ge x)"},
+             {R"(x \le 5)", R"((-\infty, 5])"},
+             {R"((-\infty, 5])", R"(x \leq 5)"},
+             {R"(x > 2)", R"((2, \infty))"},
+             {R"((2,\infty))", "2 < x"},
+             {R"([1,2))", R"(1 \le x < 2)"},
+             {R"([1,2))", R"(2 > x \ge 1)"},
+             {R"((-\infty,\infty))", R"(\mathbb{R})"},
+             {R"(\mathbb{R})", "\u211d"},
+             {R"([\frac{1}{2}, 3])", R"(0.5 \le t \le 3)"}},
+            true);
+  ExpectAll({{R"(x \le 5)", "x < 5"},
+             {R"([1,2))", R"(1 < x < 2)"},
+             {R"((2,\infty))", "x < 2"},
+             {R"(x \ne 1)", R"((-\infty,1))"},
+             {"1 < x > 2", "(1,2)"},
+             {"x < y", R"((-\infty,y))"}},
+            false);
+}
+
+TEST(MathEqualTest, BinomialsOfIntegers) {
+  ExpectAll({{R"(\binom{5}{2})", "10"},
+             {"10", R"(\dbinom{5}{2})"},
+             {"120", R"(\tbinom{10}{3})"},
+             {R"(\frac{\binom{4}{2}}{2})", "3"},
+             {"0", R"(\binom{3}{5})"},
+             {"1", R"(\binom{7}{0})"},
+             {"100891344545564193334812497256", R"(\binom{100}{50})"}},
+            true);
+  ExpectAll({{"10", R"(\binom{5}{3} + 1)"}, {"10", R"(\binom{n}{2})"}}, false);
 }
 
 TEST(MathEqualTest, Percentages) {
