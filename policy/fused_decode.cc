@@ -461,8 +461,27 @@ bool FusedDecodeApplies(const DecoderImpl& decoder, const std::vector<LayerKv>& 
   if (switched_off || torch::GradMode::is_enabled() || CpuAutocastEnabled()) return false;
   const torch::ScalarType dtype = decoder.embed_tokens->weight.scalar_type();
   if (dtype != torch::kFloat32 && dtype != torch::kBFloat16) return false;
-  for (const torch::Tensor& parameter : decoder.parameters()) {
-    if (!IsCpuContiguous(parameter, dtype)) return false;
+  // The tensors the step reads, listed by hand: decoder.parameters() builds a name for every
+  // parameter, and cost 40 microseconds a step for the tiny model, about a tenth of the step.
+  const auto fits = [&](const torch::Tensor& t) { return IsCpuContiguous(t, dtype); };
+  const auto linear_fits = [&](const torch::nn::Linear& linear) {
+    return fits(linear->weight) && (!linear->bias.defined() || fits(linear->bias));
+  };
+  if (!fits(decoder.embed_tokens->weight) || !fits(decoder.norm->weight)) return false;
+  for (const DecoderLayer& layer : decoder.layer_list) {
+    const AttentionImpl& attention = *layer->self_attn;
+    const MlpImpl& mlp = *layer->mlp;
+    if (!fits(layer->input_layernorm->weight) || !fits(layer->post_attention_layernorm->weight) ||
+        !linear_fits(attention.q_proj) || !linear_fits(attention.k_proj) ||
+        !linear_fits(attention.v_proj) || !linear_fits(attention.o_proj) ||
+        !linear_fits(mlp.gate_proj) || !linear_fits(mlp.up_proj) ||
+        !linear_fits(mlp.down_proj)) {
+      return false;
+    }
+    if (!attention.q_norm.is_empty() &&
+        (!fits(attention.q_norm->weight) || !fits(attention.k_norm->weight))) {
+      return false;
+    }
   }
   for (const LayerKv& layer : kv) {
     if (!IsCpuContiguous(layer.prefix_k, dtype) || !IsCpuContiguous(layer.prefix_v, dtype) ||

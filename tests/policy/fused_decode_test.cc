@@ -326,6 +326,13 @@ TEST(FusedDecodeTest, DeclinesAutogradAndMixedDtypes) {
   }
   EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // autograd on
   torch::NoGradGuard no_grad;
+  // A non-contiguous weight in any layer, such as a transposed view, is not read raw.
+  torch::nn::Linear& down = model->model->layer_list.back()->mlp->down_proj;
+  const torch::Tensor contiguous = down->weight.detach().clone();
+  down->weight.set_data(contiguous.t().contiguous().t());
+  EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));
+  down->weight.set_data(contiguous);
+  EXPECT_TRUE(FusedDecodeApplies(*model->model, kv));
   model->to(torch::kBFloat16);
   EXPECT_FALSE(FusedDecodeApplies(*model->model, kv));  // bfloat16 weights, float32 caches
   model->to(torch::kFloat16);
