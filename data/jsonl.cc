@@ -4,6 +4,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -126,7 +129,26 @@ absl::Status ReadJsonlObjects(
   while (std::getline(in, text)) {
     ++line;
     if (Trimmed(text).empty()) continue;
-    nlohmann::json row = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    // Keys seen in each object being parsed, innermost last. nlohmann's parser keeps the last
+    // of two equal keys without a word, so a line with two "answer" fields would lose one.
+    std::vector<std::set<std::string>> keys;
+    std::string duplicate;
+    const auto find_duplicate = [&](int, nlohmann::json::parse_event_t event,
+                                    nlohmann::json& parsed) {
+      using Event = nlohmann::json::parse_event_t;
+      if (event == Event::object_start) keys.emplace_back();
+      if (event == Event::object_end && !keys.empty()) keys.pop_back();
+      if (event != Event::key || keys.empty()) return true;
+      const std::string key = parsed.get<std::string>();
+      if (!keys.back().insert(key).second && duplicate.empty()) duplicate = key;
+      return true;
+    };
+    nlohmann::json row = nlohmann::json::parse(text, find_duplicate, /*allow_exceptions=*/false);
+    if (!row.is_discarded() && !duplicate.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ":", line, ": the key \"", duplicate,
+          "\" appears twice in one object; keep one, since only the last would be read"));
+    }
     if (row.is_discarded()) {
       return absl::InvalidArgumentError(
           absl::StrCat(path, ":", line, ": invalid JSON (", JsonParseProblem(text),

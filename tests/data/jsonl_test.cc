@@ -58,6 +58,12 @@ TEST_F(JsonlTest, BadLinesReportFileAndLine) {
       {"{\"question\": 3, \"answer\": \"1\"}", "field 'question' must be a string"},
       {"{\"question\": \"q\", \"answer\": [1]}", "field 'answer' must be a string"},
       {"[1, 2]", "expected a JSON object"},
+      {"{\"question\": \"q\", \"answer\": \"1\", \"answer\": \"2\"}",
+       "the key \"answer\" appears twice in one object"},
+      // Nested objects have keys of their own: the same key inside and outside is fine, twice
+      // inside is not.
+      {"{\"question\": \"q\", \"answer\": \"1\", \"meta\": {\"id\": 1, \"id\": 2}}",
+       "the key \"id\" appears twice"},
       // A Latin-1 "é": the parser's reason is kept.
       {"{\"question\": \"caf\xE9\", \"answer\": \"1\"}", "ill-formed UTF-8 byte"},
   };
@@ -70,6 +76,16 @@ TEST_F(JsonlTest, BadLinesReportFileAndLine) {
     EXPECT_NE(message.find(o.path + ":2: "), std::string::npos) << message;
     EXPECT_NE(message.find(c.expected), std::string::npos) << message;
   }
+}
+
+TEST_F(JsonlTest, SameKeyInNestedObjectsIsAccepted) {
+  JsonlOptions o;
+  o.path = Write("nested.jsonl",
+                 "{\"question\": \"q\", \"answer\": \"1\", \"meta\": {\"question\": 2},"
+                 " \"more\": [{\"id\": 1}, {\"id\": 2}]}\n");
+  absl::StatusOr<std::vector<Example>> ex = LoadJsonlDataset(o);
+  ASSERT_TRUE(ex.ok()) << ex.status();
+  EXPECT_EQ((*ex)[0].question, "q");
 }
 
 TEST_F(JsonlTest, InvalidBytesAreEscapedInMessages) {
