@@ -22,7 +22,8 @@ std::string Excerpt(const std::string& text) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::optional<double>>> ParseScoresLine(const std::string& line,
-                                                                   size_t num_samples) {
+                                                                   size_t num_samples,
+                                                                   int64_t request_id) {
   nlohmann::json reply = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (reply.is_discarded()) {
     // Python's json.dumps writes NaN and Infinity, which JSON does not have, and a number
@@ -31,9 +32,20 @@ absl::StatusOr<std::vector<std::optional<double>>> ParseScoresLine(const std::st
         "the reply is not JSON: ", Excerpt(line),
         " (NaN, Infinity and numbers beyond 1.8e308 are not JSON; reply null to abstain)"));
   }
+  if (reply.is_object() && reply.contains("id") && reply.contains("scores")) {
+    const nlohmann::json& id = reply["id"];
+    if (!id.is_number_integer() || id.get<int64_t>() != request_id) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the reply is for request id ", id.dump(), ", but request ", request_id,
+          " was sent: the command wrote a line that was not the reply to a request"));
+    }
+    nlohmann::json scores = std::move(reply["scores"]);
+    reply = std::move(scores);
+  }
   if (!reply.is_array()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("the reply is not a JSON array of scores: ", Excerpt(line)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the reply is neither a JSON array of scores nor {\"id\": ", request_id,
+        ", \"scores\": [...]}: ", Excerpt(line)));
   }
   if (reply.size() != num_samples) {
     return absl::InvalidArgumentError(absl::StrCat("the reply has ", reply.size(),
@@ -91,7 +103,7 @@ absl::StatusOr<std::vector<std::optional<double>>> CommandReward::Exchange(
     ASSIGN_OR_RETURN(child_, ChildProcess::Spawn(argv_));
   }
 
-  nlohmann::json request = {{"samples", nlohmann::json::array()}};
+  nlohmann::json request = {{"id", batch_index_}, {"samples", nlohmann::json::array()}};
   for (const RewardSample& sample : samples) request["samples"].push_back(SampleToJson(sample));
   // Model output may hold invalid UTF-8 (a token cut inside a character); replace it
   // instead of failing the batch.
@@ -110,7 +122,7 @@ absl::StatusOr<std::vector<std::optional<double>>> CommandReward::Exchange(
     }
     return reply.status();
   }
-  return ParseScoresLine(*reply, samples.size());
+  return ParseScoresLine(*reply, samples.size(), batch_index_);
 }
 
 absl::StatusOr<RewardResult> CommandReward::Score(absl::Span<const RewardSample> samples) {

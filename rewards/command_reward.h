@@ -47,9 +47,13 @@ class CommandReward : public Reward {
   int64_t batch_index_ = 0;
 };
 
-// Parses a command's reply line: a JSON array of `num_samples` finite numbers or nulls.
+// Parses a command's reply line to request `request_id`: a JSON array of `num_samples` finite
+// numbers or nulls, or {"id": request_id, "scores": that array}. An object with another id is
+// an error. A bare array cannot be matched to its request, so a line the command wrote after
+// aha's check before the request would be read as the reply.
 absl::StatusOr<std::vector<std::optional<double>>> ParseScoresLine(const std::string& line,
-                                                                   size_t num_samples);
+                                                                   size_t num_samples,
+                                                                   int64_t request_id);
 
 }  // namespace aha
 

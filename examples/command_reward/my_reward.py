@@ -3,10 +3,11 @@
 ground truth, 0.0 when it does not, and abstains (null) when the sample has no ground truth.
 
 aha starts this script once and keeps it running. For each batch it writes one JSON line
-{"samples": [{"prompt", "completion", "ground_truth", "fields", "finish_reason",
-"num_tokens"}, ...]} to stdin and reads one line back: a JSON array with one number or null
-per sample. Anything printed to stderr reaches the user's terminal, so tracebacks show up;
-stdout is reserved for the replies.
+{"id": N, "samples": [{"prompt", "completion", "ground_truth", "fields", "finish_reason",
+"num_tokens"}, ...]} to stdin and reads one line back: {"id": N, "scores": [...]} with one
+number or null per sample (a bare array of scores is accepted too). Echoing the id lets aha
+reject a stray line instead of taking it for a reply. Anything printed to stderr reaches the
+user's terminal, so tracebacks show up. stdout is reserved for the replies.
 
 Config:
   rewards:
@@ -34,7 +35,7 @@ def main():
     for line in sys.stdin:
         request = json.loads(line)
         scores = [score(sample) for sample in request["samples"]]
-        sys.stdout.write(json.dumps(scores) + "\n")
+        sys.stdout.write(json.dumps({"id": request["id"], "scores": scores}) + "\n")
         sys.stdout.flush()  # aha waits for this line; an unflushed reply times out
 
 

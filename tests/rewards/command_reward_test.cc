@@ -168,21 +168,63 @@ TEST_F(CommandRewardTest, MissingInterpreterIsNamed) {
       << set.status();
 }
 
+TEST_F(CommandRewardTest, TaggedReplyIsRead) {
+  auto reward = Start();
+  ASSERT_NE(reward, nullptr);
+  auto scored = reward->Score(Samples({"tagged", "ab"}));
+  ASSERT_TRUE(scored.ok()) << scored.status();
+  EXPECT_EQ(scored->num_errors, 0);
+  EXPECT_EQ(scored->scores, (std::vector<std::optional<double>>{6.0, 2.0}));
+}
+
+// A second line after a reply is either seen before the next request, and the command is
+// restarted, or read as the next reply and rejected for its id. Its scores are never used.
+TEST_F(CommandRewardTest, ExtraReplyLineIsNeverUsed) {
+  auto reward = Start();
+  ASSERT_NE(reward, nullptr);
+  testing::internal::CaptureStderr();
+  for (int round = 0; round < 5; ++round) {
+    auto first = reward->Score(Samples({"twice", "abc"}));
+    ASSERT_TRUE(first.ok()) << first.status();
+    auto next = reward->Score(Samples({"tagged", "abcd"}));
+    ASSERT_TRUE(next.ok()) << next.status();
+    for (const auto& score : next->scores) EXPECT_NE(score, 99.0);
+    if (next->num_errors == 0) {
+      EXPECT_EQ(next->scores, (std::vector<std::optional<double>>{6.0, 4.0}));
+    }
+  }
+  testing::internal::GetCapturedStderr();
+}
+
 TEST(ParseScoresLineTest, NanReplyExplainsJson) {
-  auto scores = ParseScoresLine("[NaN]", 1);
+  auto scores = ParseScoresLine("[NaN]", 1, 1);
   ASSERT_FALSE(scores.ok());
   EXPECT_NE(scores.status().message().find("reply null to abstain"), std::string::npos)
       << scores.status();
 }
 
 TEST(ParseScoresLineTest, ValidatesReply) {
-  EXPECT_TRUE(ParseScoresLine("[1, null, 2.5]", 3).ok());
-  EXPECT_FALSE(ParseScoresLine("[1, 2]", 3).ok());
-  EXPECT_FALSE(ParseScoresLine("{\"scores\": [1]}", 1).ok());
-  EXPECT_FALSE(ParseScoresLine("[\"1\"]", 1).ok());
-  EXPECT_FALSE(ParseScoresLine("[true]", 1).ok());
-  EXPECT_FALSE(ParseScoresLine("[1e999]", 1).ok());
-  EXPECT_FALSE(ParseScoresLine("nope", 1).ok());
+  EXPECT_TRUE(ParseScoresLine("[1, null, 2.5]", 3, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("[1, 2]", 3, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("{\"scores\": [1]}", 1, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("[\"1\"]", 1, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("[true]", 1, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("[1e999]", 1, 1).ok());
+  EXPECT_FALSE(ParseScoresLine("nope", 1, 1).ok());
+}
+
+TEST(ParseScoresLineTest, TaggedReplyNeedsTheRequestId) {
+  auto scores = ParseScoresLine("{\"id\": 7, \"scores\": [1, null]}", 2, 7);
+  ASSERT_TRUE(scores.ok()) << scores.status();
+  EXPECT_EQ(*scores, (std::vector<std::optional<double>>{1.0, std::nullopt}));
+
+  auto stale = ParseScoresLine("{\"id\": 6, \"scores\": [1, 2]}", 2, 7);
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(stale.status().message().find("request id 6, but request 7 was sent"),
+            std::string::npos)
+      << stale.status();
+  EXPECT_FALSE(ParseScoresLine("{\"id\": \"7\", \"scores\": [1]}", 1, 7).ok());
+  EXPECT_FALSE(ParseScoresLine("{\"id\": 7, \"scores\": [1, 2]}", 1, 7).ok());
 }
 
 TEST(CommandRewardSetTest, OnErrorNullAbstainsWithoutNan) {

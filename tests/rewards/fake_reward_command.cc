@@ -3,6 +3,8 @@
 //   "abstain"  -> null for that sample       "sleep" -> sleeps 30 s before replying
 //   "exit"     -> exits with status 3        "short" -> replies with one score too few
 //   "garbage"  -> replies with a non-JSON line
+//   "tagged"   -> replies {"id": <the request's id>, "scores": [...]} instead of a bare array
+//   "twice"    -> replies tagged, then writes a second tagged line of 99s at once
 // With the argument --exit-at-start it exits 0.3 s after it starts, before reading anything:
 // late enough to pass the start-up check, early enough to close the pipe on the request.
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <iostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 
@@ -48,7 +51,20 @@ int main(int argc, char** argv) {
         break;
       }
     }
-    std::cout << scores.dump() << std::endl;
+    bool tagged = false, twice = false;
+    for (const auto& sample : request["samples"]) {
+      tagged = tagged || sample["completion"] == "tagged" || sample["completion"] == "twice";
+      twice = twice || sample["completion"] == "twice";
+    }
+    if (!tagged) {
+      std::cout << scores.dump() << std::endl;
+      continue;
+    }
+    std::cout << nlohmann::json{{"id", request["id"]}, {"scores", scores}}.dump() << std::endl;
+    if (twice) {
+      const nlohmann::json stray(std::vector<int>(scores.size(), 99));
+      std::cout << nlohmann::json{{"id", request["id"]}, {"scores", stray}}.dump() << std::endl;
+    }
   }
   return 0;
 }
