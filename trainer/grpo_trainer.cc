@@ -219,6 +219,28 @@ absl::StatusOr<std::unique_ptr<GrpoTrainer>> GrpoTrainer::Create(
   return trainer;
 }
 
+void GrpoTrainer::LimitDrGrpoDivisorToContext() {
+  // A completion ends where prompt and completion fill the model's context, so with
+  // max_new_tokens at or past it, at most context - 1 tokens are ever generated. Dividing by
+  // a larger budget only shrinks every gradient.
+  const int64_t context = policy_.config.max_position_embeddings;
+  PolicyLossOptions& loss = config_.grpo.loss;
+  if (context <= 0 || config_.grpo.max_new_tokens < context) return;
+  if (loss.aggregation == LossAggregation::kDrGrpo) {
+    loss.max_completion_length = std::min(loss.max_completion_length, context - 1);
+  }
+  if (!IsMainRank()) return;
+  std::string message = absl::StrCat(
+      "aha: warning: grpo.max_new_tokens is ", config_.grpo.max_new_tokens,
+      ", but the model's context holds ", context,
+      " tokens with the prompt, so completions stop at the context");
+  if (loss.aggregation == LossAggregation::kDrGrpo) {
+    absl::StrAppend(&message, "; the dr_grpo loss divides by ", loss.max_completion_length,
+                    " instead");
+  }
+  std::printf("%s\n", message.c_str());
+}
+
 absl::Status GrpoTrainer::Setup(bool resume) {
   if (comm_) {
     RETURN_IF_ERROR(CheckPromptsDivideAmongRanks(config_.grpo.prompts_per_step,
@@ -272,6 +294,7 @@ absl::Status GrpoTrainer::Setup(bool resume) {
     if (!policy.ok()) return from_key("policy.path", policy.status());
     policy_ = *std::move(policy);
   }
+  LimitDrGrpoDivisorToContext();
   if (config_.grpo.loss.kl_beta > 0) {
     const char* key = config_.reference_path ? "policy.reference_path" : "policy.path";
     absl::StatusOr<CausalLm> loaded =

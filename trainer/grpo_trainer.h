@@ -84,6 +84,9 @@ class GrpoTrainer {
   // Whether this process writes logs, samples and checkpoints: rank 0, or the only process.
   bool IsMainRank() const;
   absl::Status Setup(bool resume);
+  // Caps the dr_grpo divisor at the longest completion the policy's context allows, and warns
+  // when grpo.max_new_tokens reaches past that context.
+  void LimitDrGrpoDivisorToContext();
   // Returns an error when a weight is NaN or infinite, so that `artifact` is not saved.
   absl::Status CheckWeightsBeforeSave(const std::string& artifact) const;
   // Rolls out B prompts, and with grpo.dynamic_sampling more rounds of B until B groups have

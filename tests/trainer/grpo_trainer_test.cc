@@ -236,6 +236,31 @@ TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
   }
 }
 
+// Completions end at the model's 64-token context, so a max_new_tokens far past it must not
+// shrink the dr_grpo loss: the update equals one with max_new_tokens 63, and a warning says so.
+TEST_F(GrpoTrainerTest, DrGrpoDivisorStopsAtTheContext) {
+  auto train = [&](const std::string& out, const std::string& max_new_tokens, bool warns) {
+    const std::string path = WriteConfig(out, 1);
+    EditConfig(path, {{"max_new_tokens: 3,", "max_new_tokens: " + max_new_tokens +
+                                                 ", loss_aggregation: dr_grpo,"}});
+    auto config = LoadGrpoRunConfig(path);
+    ASSERT_TRUE(config.ok()) << config.status();
+    testing::internal::CaptureStdout();
+    auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+    const std::string output = testing::internal::GetCapturedStdout();
+    ASSERT_TRUE(trainer.ok()) << trainer.status();
+    EXPECT_EQ(output.find("the dr_grpo loss divides by 63 instead") != std::string::npos, warns)
+        << output;
+    ASSERT_TRUE((*trainer)->Run().ok());
+  };
+  train("budget_63", "63", /*warns=*/false);
+  train("budget_huge", "100000000000", /*warns=*/true);
+  auto a = Weights((dir_ / "budget_63" / "final").string());
+  auto b = Weights((dir_ / "budget_huge" / "final").string());
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) EXPECT_TRUE(torch::equal(tensor, b[name])) << name;
+}
+
 // Scoring each group's prompt once gives the same update as scoring every row in full. This
 // holds when micro-batches of 12 rows split the groups of 8, and in the no-gradient passes that
 // score the old policy (mu 2) and the reference (KL).
