@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -251,7 +253,19 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
   if (!in) return absl::NotFoundError(absl::StrCat("cannot open config file ", path));
   YAML::Node root;
   try {
-    root = YAML::Load(in);
+    // A second document ("---" and more) would be dropped by YAML::Load without a word.
+    std::vector<YAML::Node> documents = YAML::LoadAll(in);
+    // An empty document after a trailing "---" holds nothing to lose.
+    while (documents.size() > 1 && documents.back().IsNull()) documents.pop_back();
+    if (documents.size() > 1) {
+      const YAML::Mark mark = documents[1].Mark();
+      const std::string where =
+          mark.is_null() ? std::string() : absl::StrCat(":", mark.line + 1);
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, where, ": the file holds ", documents.size(),
+          " YAML documents (separated by ---); aha reads one, so merge them into one mapping"));
+    }
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::ParserException& e) {
     return absl::InvalidArgumentError(absl::StrCat(path, ":", e.mark.line + 1, ":",
                                                    e.mark.column + 1, ": invalid YAML: ",

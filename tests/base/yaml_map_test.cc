@@ -106,6 +106,22 @@ TEST(YamlMapTest, DuplicateKeyNamesBothLines) {
       << node.status();
 }
 
+TEST(YamlMapTest, SecondDocumentIsAnError) {
+  const std::string path =
+      WriteConfigFile("two_docs.yaml", "grpo:\n  steps: 1\n---\nrun:\n  out_dir: other\n");
+  auto node = LoadYamlFile(path);
+  ASSERT_FALSE(node.ok());
+  EXPECT_NE(node.status().message().find(path + ":4: the file holds 2 YAML documents"),
+            std::string::npos)
+      << node.status();
+}
+
+TEST(YamlMapTest, EmptyDocumentAfterSeparatorIsAccepted) {
+  auto node = LoadYamlFile(WriteConfigFile("trailing_sep.yaml", "---\ngrpo: {steps: 1}\n---\n"));
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ((*node)["grpo"]["steps"].as<int>(), 1);
+}
+
 TEST(YamlMapTest, NestedDuplicateKeyIsAnError) {
   auto node = LoadYamlFile(WriteConfigFile("nested_dup.yaml", "grpo: {steps: 1, steps: 2}\n"));
   ASSERT_FALSE(node.ok());
