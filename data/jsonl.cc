@@ -54,6 +54,18 @@ absl::StatusOr<std::string> ExtractGroundTruth(const std::string& answer, Answer
   return absl::InternalError("unhandled answer format");
 }
 
+const char* AnswerFormatName(AnswerFormat format) {
+  switch (format) {
+    case AnswerFormat::kAsIs:
+      return "as_is";
+    case AnswerFormat::kGsm8k:
+      return "gsm8k";
+    case AnswerFormat::kBoxed:
+      return "boxed";
+  }
+  return "unknown";
+}
+
 absl::StatusOr<std::string> StringField(const nlohmann::json& row, const std::string& name) {
   if (!row.contains(name)) {
     return absl::InvalidArgumentError(absl::StrCat("missing field '", name, "'"));
@@ -180,6 +192,13 @@ absl::StatusOr<std::vector<Example>> LoadJsonlDataset(const JsonlOptions& option
         ASSIGN_OR_RETURN(example.question, StringField(row, options.question_field));
         ASSIGN_OR_RETURN(std::string answer, AnswerText(row, options.answer_field));
         ASSIGN_OR_RETURN(example.ground_truth, ExtractGroundTruth(answer, options.answer_format));
+        // Caught here, with the line, rather than when a reward scores the row, hours later.
+        if (example.ground_truth.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "the ground truth is empty (field '", options.answer_field,
+              "' after answer_format ", AnswerFormatName(options.answer_format),
+              "); give every row an answer, or drop the row"));
+        }
         example.fields = row;
         examples.push_back(std::move(example));
         return absl::OkStatus();

@@ -58,6 +58,7 @@ TEST_F(JsonlTest, BadLinesReportFileAndLine) {
       {"{\"question\": 3, \"answer\": \"1\"}", "field 'question' must be a string"},
       {"{\"question\": \"q\", \"answer\": [1]}", "field 'answer' must be a string"},
       {"[1, 2]", "expected a JSON object"},
+      {"{\"question\": \"q\", \"answer\": \"  \"}", "the ground truth is empty"},
       {"{\"question\": \"q\", \"answer\": \"1\", \"answer\": \"2\"}",
        "the key \"answer\" appears twice in one object"},
       // Nested objects have keys of their own: the same key inside and outside is fine, twice
