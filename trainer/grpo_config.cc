@@ -1,5 +1,7 @@
 #include "trainer/grpo_config.h"
 
+#include <cmath>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -99,6 +101,9 @@ absl::Status ReadGrpo(YamlMap& s, GrpoOptions& g) {
   for (const std::string& stop : g.stop_strings) {
     if (stop.empty()) return s.Error("stop", "holds an empty string, which would end every "
                                              "completion at once; remove it");
+  }
+  if (!(g.advantages.eps >= 0.0) || !std::isfinite(g.advantages.eps)) {
+    return s.Error("advantage_eps", "must be a finite number >= 0");
   }
   if (g.updates_per_step < 1) return s.Error("updates_per_step", "must be >= 1");
   if (g.micro_batch_rows < 1) return s.Error("micro_batch_rows", "must be >= 1");

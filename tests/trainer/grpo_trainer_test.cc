@@ -386,7 +386,7 @@ TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
 
 TEST_F(GrpoTrainerTest, LossRangeErrorNamesItsOwnKey) {
   const std::string path = WriteConfig("loss_range", 1);
-  for (const char* key : {"kl_beta", "eps_high", "eps_low"}) {
+  for (const char* key : {"kl_beta", "eps_high", "eps_low", "advantage_eps"}) {
     auto config = LoadGrpoRunConfig(path, {absl::StrCat("grpo.", key, "=-1")});
     ASSERT_FALSE(config.ok()) << key;
     const std::string message(config.status().message());
