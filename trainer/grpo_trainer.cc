@@ -202,6 +202,13 @@ absl::StatusOr<GrpoRunInputs> BuildGrpoRunInputs(const GrpoRunConfig& config) {
   iterator_options.batch_size = config.grpo.prompts_per_step;
   iterator_options.seed = config.data.shuffle_seed;
   iterator_options.drop_last = true;
+  const int64_t train_size = static_cast<int64_t>(train.size());
+  if (config.grpo.prompts_per_step > train_size) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        config.config_path, ": grpo.prompts_per_step is ", config.grpo.prompts_per_step,
+        ", but the training set has ", train_size,
+        " examples; lower prompts_per_step or use more data"));
+  }
   ASSIGN_OR_RETURN(data::BatchIterator iterator,
                    data::BatchIterator::Create(std::move(train), iterator_options));
   ASSIGN_OR_RETURN(ReflectionCounter reflection,

@@ -372,6 +372,18 @@ TEST_F(GrpoTrainerTest, ReferenceWithOtherVocabularyIsConfigError) {
   EXPECT_NE(trainer.status().message().find("vocab_size"), std::string::npos);
 }
 
+TEST_F(GrpoTrainerTest, BatchLargerThanDataNamesTheKey) {
+  const std::string path = WriteConfig("big_batch", 1);
+  auto config = LoadGrpoRunConfig(path, {"grpo.prompts_per_step=17"});
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto trainer = GrpoTrainer::Create(*config, false, nullptr);
+  ASSERT_FALSE(trainer.ok());
+  EXPECT_NE(trainer.status().message().find(
+                "grpo.prompts_per_step is 17, but the training set has 16 examples"),
+            std::string::npos)
+      << trainer.status();
+}
+
 TEST_F(GrpoTrainerTest, GroupSizeOneIsConfigError) {
   std::string path = WriteConfig("bad", 1);
   std::ifstream in(path);
