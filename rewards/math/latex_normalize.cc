@@ -39,6 +39,26 @@ std::string ReplaceControlWord(std::string_view text, std::string_view command,
   return out;
 }
 
+// Replaces the plain word `word` (not part of a longer word or of a control word) with
+// `replacement`.
+std::string ReplacePlainWord(std::string_view text, std::string_view word,
+                             std::string_view replacement) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t found = text.find(word, i);
+    if (found == std::string_view::npos) break;
+    const size_t end = found + word.size();
+    const bool starts_word = found == 0 || (!IsLetter(text[found - 1]) && text[found - 1] != '\\');
+    const bool ends_word = end == text.size() || !IsLetter(text[end]);
+    out.append(text.substr(i, found - i));
+    out.append(starts_word && ends_word ? replacement : word);
+    i = end;
+  }
+  out.append(text.substr(std::min(i, text.size())));
+  return out;
+}
+
 // Whether `inner` is only words: letters, spaces and the '/', '-' or '.' of "m/s" or "km-h".
 bool IsOnlyWords(std::string_view inner) {
   bool letter = false;
@@ -718,6 +738,7 @@ std::string NormalizeLatex(std::string_view answer) {
                                                   {"\xC2\xB7", "\\cdot "},        // middle dot
                                                   {"\xC3\xB7", "\\div "},         // division
                                                   {"\xE2\x88\x9E", "\\infty "},  // infinity
+                                                  {"\xE2\x88\x85", "\\emptyset "},  // empty set
                                                   {"\xC2\xBD", "\\frac{1}{2}"},   // one half
                                                   {"\xC2\xBC", "\\frac{1}{4}"},   // one quarter
                                                   {"\xC2\xBE", "\\frac{3}{4}"},   // 3 quarters
@@ -759,6 +780,13 @@ std::string NormalizeLatex(std::string_view answer) {
   for (std::string_view command : {"\\qquad", "\\quad"}) {
     text = ReplaceControlWord(text, command, " ");
   }
+  // One spelling of the empty set and of infinity. In a final answer "\inf" (the infimum
+  // command) and the words "inf" and "infinity" mean infinity.
+  text = ReplaceControlWord(text, "\\varnothing", "\\emptyset");
+  text = ReplaceControlWord(text, "\\inf", "\\infty");
+  for (std::string_view word : {"infinity", "Infinity", "inf"}) {
+    text = ReplacePlainWord(text, word, "\\infty");
+  }
   // One spelling of each Greek variant, as the Unicode letters map to the plain commands.
   for (const auto& [command, letter] :
        {std::pair{"\\varphi", "\\phi"}, std::pair{"\\varepsilon", "\\epsilon"},
@@ -784,6 +812,7 @@ std::string NormalizeLatex(std::string_view answer) {
   while (!text.empty() && (text.back() == '.' || text.back() == ' ')) text.pop_back();
   text = StripTrailingWords(text);
   text = std::string(Trim(text));
+  if (text == "\\{\\}" || text == "\\{ \\}" || text == "{}") return "\\emptyset";
   // The real line, as a set or as an interval.
   if (text == "\\mathbb{R}" || text == "\\mathbb R" || text == "\xE2\x84\x9D") {
     return "(-\\infty,\\infty)";

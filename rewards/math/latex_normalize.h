@@ -55,6 +55,8 @@ size_t MatchingBrace(std::string_view text, size_t open);
 //  - drops plain words of two letters or more after a number at the end ("18 pages", "3 red
 //    apples"), but not math words ("2 pi") or a one-letter variable ("5 x");
 //  - turns the words " or " and " and " into commas, and collapses whitespace;
+//  - spells the empty set \emptyset (\varnothing, "∅", "\{\}") and infinity \infty ("inf",
+//    "infinity", \inf);
 //  - writes a one-variable inequality as its interval ("x \le 5" is "(-\infty,5]", "1 \le x < 2"
 //    is "[1,2)"), and \mathbb{R} as "(-\infty,\infty)".
 std::string NormalizeLatex(std::string_view answer);

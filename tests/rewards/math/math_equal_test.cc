@@ -268,6 +268,21 @@ TEST(MathEqualTest, BinomialsOfIntegers) {
   ExpectAll({{"10", R"(\binom{5}{3} + 1)"}, {"10", R"(\binom{n}{2})"}}, false);
 }
 
+TEST(MathEqualTest, EmptySetAndInfinitySpellings) {
+  ExpectAll({{R"(\emptyset)", R"(\varnothing)"},
+             {R"(\emptyset)", "\u2205"},
+             {R"(\emptyset)", R"(\{\})"},
+             {R"(\infty)", "inf"},
+             {R"(\infty)", "infinity"},
+             {R"(\infty)", R"(\inf)"},
+             {R"(-\infty)", "-inf"},
+             {R"([2, \infty))", "[2, inf)"},
+             {R"(x \ge 2)", "[2, infinity)"}},
+            true);
+  ExpectAll({{R"(\infty)", "info"}, {R"(\infty)", "-inf"}, {R"(\emptyset)", R"(\{0\})"}},
+            false);
+}
+
 TEST(MathEqualTest, Percentages) {
   ExpectAll({{R"(10\%)", "0.1"},
              {"0.1", R"(10\%)"},
