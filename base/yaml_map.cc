@@ -63,8 +63,11 @@ absl::StatusOr<YamlMap> YamlMap::Create(const YAML::Node& node, std::string file
 absl::Status YamlMap::Error(const std::string& key, const std::string& message) const {
   YAML::Node at = node_[key].IsDefined() ? node_[key] : node_;
   std::string full_key = path_.empty() ? key : absl::StrCat(path_, ".", key);
+  // Override values carry no position (WithoutPositions), so the file did not set this one.
+  const bool overridden = node_[key].IsDefined() && node_[key].Mark().is_null();
   return absl::InvalidArgumentError(absl::StrCat(file_, LineOf(at), ": ", full_key, " ",
-                                                 message));
+                                                 message,
+                                                 overridden ? " (the value given by --set)" : ""));
 }
 
 template <typename T>

@@ -193,7 +193,8 @@ TEST(YamlOverrideTest, OverrideErrorNamesNoLine) {
   ASSERT_TRUE(grpo.ok());
   int64_t steps = 0;
   absl::Status status = grpo->Read("steps", steps);
-  EXPECT_EQ(status.message(), "c.yaml: grpo.steps must be an integer") << status.message();
+  EXPECT_EQ(status.message(), "c.yaml: grpo.steps must be an integer (the value given by --set)")
+      << status.message();
   // The file's own values keep their lines, and a quoted override stays a string.
   auto run = YamlMap::Create(root["run"], "c.yaml", "run");
   ASSERT_TRUE(run.ok());
