@@ -139,7 +139,8 @@ absl::Status RunReward(const ParsedFlags& flags) {
   if (!failed.empty()) {
     return absl::DataLossError(absl::StrCat(
         "reward ", absl::StrJoin(failed, ", reward "),
-        "; the samples of failed batches got on_error (see the lines above)"));
+        "; the samples of failed batches got on_error, and NaN or infinite scores were "
+        "dropped as abstains (see the lines above)"));
   }
   return absl::OkStatus();
 }
