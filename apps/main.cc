@@ -75,12 +75,36 @@ std::string UncaughtText(const std::exception_ptr& error) {
   }
 }
 
+// Whether `text` is an allocation failure: std::bad_alloc, or LibTorch's CPU or CUDA allocator.
+bool IsOutOfMemory(const std::string& text) {
+  for (const char* marker : {"std::bad_alloc", "can't allocate memory", "not enough memory",
+                             "CUDA out of memory"}) {
+    if (text.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
+
 void PrintUncaught(const char* command, const std::string& text) {
+  // Only the training commands write checkpoints.
+  const std::string name = command;
+  const bool trains = name == "train" || name == "sft" || name == "pretrain" ||
+                      name == "pipeline" || name == "launch";
+  const char* kept = trains ? "Checkpoints written before this point are kept. " : "";
+  if (IsOutOfMemory(text)) {
+    // Sizes from the config or the flags decide the memory a run asks for, so this is an input
+    // to change, not a fault to report.
+    std::fprintf(stderr,
+                 "aha %s: out of memory: %s\n%sLower the sizes that multiply into the "
+                 "memory asked for: prompts per step, group size, new tokens and micro-batch "
+                 "rows (grpo.prompts_per_step, grpo.group_size, grpo.max_new_tokens, "
+                 "grpo.micro_batch_rows; --n and --max-new-tokens for generate).\n",
+                 command, text.c_str(), kept);
+    return;
+  }
   std::fprintf(stderr,
                "aha %s: stopped by an error that aha does not check for yet: %s\n"
-               "Checkpoints written before this point are kept. Please report this with the "
-               "command line and the input files.\n",
-               command, text.c_str());
+               "%sPlease report this with the command line and the input files.\n",
+               command, text.c_str(), kept);
 }
 
 const char* running_command = "";

@@ -323,6 +323,26 @@ TEST_F(PipelineTest, SetFlagReachesEveryCommand) {
   EXPECT_NE(output.find("missing_model"), std::string::npos) << output;
 }
 
+// A size that asks for more memory than the machine has is an input to change: the message
+// says out of memory and names the sizes to lower, and generate promises no checkpoints.
+TEST_F(PipelineTest, OutOfMemoryNamesTheSizes) {
+#if !defined(AHA_BINARY) || !defined(AHA_SOURCE_DIR)
+  GTEST_SKIP() << "the aha binary is not built in this configuration";
+#else
+  std::string output;
+  // 10^11 rows of 8 tokens: LibTorch's allocator refuses the 800 GB at once.
+  EXPECT_NE(RunAha(std::string("generate --model ") + AHA_SOURCE_DIR +
+                       "/models/countdown-tiny-base --prompt hi --n 100000000000 "
+                       "--max-new-tokens 8",
+                   Path("oom.log"), output),
+            0);
+  EXPECT_NE(output.find("aha generate: out of memory:"), std::string::npos) << output;
+  EXPECT_NE(output.find("--n and --max-new-tokens"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Checkpoints"), std::string::npos) << output;
+  EXPECT_EQ(output.find("Please report"), std::string::npos) << output;
+#endif
+}
+
 // Every YAML file in configs/ passes its command's --check, run from the repository root as
 // the README runs them. A new config must be added to the table.
 TEST_F(PipelineTest, CommittedConfigsAreValid) {
