@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,47 +17,44 @@ namespace {
 
 bool IsLetter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
 
-// Removes or replaces the control word `command` (for example "\left") wherever it is not the
-// prefix of a longer control word such as "\leftarrow".
-std::string ReplaceControlWord(std::string_view text, std::string_view command,
-                               std::string_view replacement) {
+// Replaces each occurrence of `target` in `text` at [found, end) for which
+// `applies(found, end)` is true with `replacement`, and keeps the others.
+std::string ReplaceWhere(std::string_view text, std::string_view target,
+                         std::string_view replacement,
+                         const std::function<bool(size_t, size_t)>& applies) {
   std::string out;
   out.reserve(text.size());
   size_t i = 0;
   while (i < text.size()) {
-    size_t found = text.find(command, i);
+    const size_t found = text.find(target, i);
     if (found == std::string_view::npos) break;
-    size_t end = found + command.size();
+    const size_t end = found + target.size();
     out.append(text.substr(i, found - i));
-    if (end < text.size() && IsLetter(text[end])) {
-      out.append(command);
-    } else {
-      out.append(replacement);
-    }
+    out.append(applies(found, end) ? replacement : target);
     i = end;
   }
   out.append(text.substr(std::min(i, text.size())));
   return out;
 }
 
+// Removes or replaces the control word `command` (for example "\left") wherever it is not the
+// prefix of a longer control word such as "\leftarrow".
+std::string ReplaceControlWord(std::string_view text, std::string_view command,
+                               std::string_view replacement) {
+  return ReplaceWhere(text, command, replacement, [&](size_t, size_t end) {
+    return end == text.size() || !IsLetter(text[end]);
+  });
+}
+
 // Replaces the plain word `word` (not part of a longer word or of a control word) with
 // `replacement`.
 std::string ReplacePlainWord(std::string_view text, std::string_view word,
                              std::string_view replacement) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t found = text.find(word, i);
-    if (found == std::string_view::npos) break;
-    const size_t end = found + word.size();
-    const bool starts_word = found == 0 || (!IsLetter(text[found - 1]) && text[found - 1] != '\\');
-    const bool ends_word = end == text.size() || !IsLetter(text[end]);
-    out.append(text.substr(i, found - i));
-    out.append(starts_word && ends_word ? replacement : word);
-    i = end;
-  }
-  out.append(text.substr(std::min(i, text.size())));
-  return out;
+  return ReplaceWhere(text, word, replacement, [&](size_t found, size_t end) {
+    const bool starts_word =
+        found == 0 || (!IsLetter(text[found - 1]) && text[found - 1] != '\\');
+    return starts_word && (end == text.size() || !IsLetter(text[end]));
+  });
 }
 
 // Whether `inner` is only words: letters, spaces and the '/', '-' or '.' of "m/s" or "km-h".
