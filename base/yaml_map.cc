@@ -258,7 +258,7 @@ absl::StatusOr<YAML::Node> LoadYamlFile(const std::string& path) {
   try {
     // A second document ("---" and more) would be dropped by YAML::Load without a word.
     std::vector<YAML::Node> documents = YAML::LoadAll(in);
-    // An empty document after a trailing "---" holds nothing to lose.
+    // An empty document after a trailing "---" has nothing to lose.
     while (documents.size() > 1 && documents.back().IsNull()) documents.pop_back();
     if (documents.size() > 1) {
       const YAML::Mark mark = documents[1].Mark();

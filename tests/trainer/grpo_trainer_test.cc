@@ -237,7 +237,7 @@ TEST_F(GrpoTrainerTest, MicroBatchSizeDoesNotChangeUpdate) {
 }
 
 // Completions end at the model's 64-token context, so a max_new_tokens far past it must not
-// shrink the dr_grpo loss: the update equals one with max_new_tokens 63, and a warning says so.
+// shrink the dr_grpo loss. The update equals one with max_new_tokens 63, and a warning is printed.
 TEST_F(GrpoTrainerTest, DrGrpoDivisorStopsAtTheContext) {
   auto train = [&](const std::string& out, const std::string& max_new_tokens, bool warns) {
     const std::string path = WriteConfig(out, 1);
