@@ -496,7 +496,7 @@ std::string BinomialsOfIntegers(const std::string& text) {
     const int n = std::stoi(text.substr(at + name_size, n_end - at - name_size));
     int k = std::stoi(text.substr(n_end + 2, k_end - n_end - 2));
     if (k > n) {
-      out += "0";
+      out += "{0}";
       at = k_end + 1;
       continue;
     }
@@ -514,7 +514,8 @@ std::string BinomialsOfIntegers(const std::string& text) {
       out += text[at++];
       continue;
     }
-    out += DecimalString(value);
+    // Braced, so that "2\binom{5}{2}" reads as 2 times 10, not as 210.
+    out += "{" + DecimalString(value) + "}";
     at = k_end + 1;
   }
   return out;
