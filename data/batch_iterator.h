@@ -45,6 +45,8 @@ class BatchIterator {
   absl::Status Seek(IteratorPosition position);
 
   int64_t size() const { return static_cast<int64_t>(examples_.size()); }
+  // The examples in their original order, before any shuffle.
+  const std::vector<Example>& examples() const { return examples_; }
   // The number of batches per epoch.
   int64_t BatchesPerEpoch() const;
 

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_format.h"
 #include "base/status_macros.h"
 #include "policy/cpu_threads.h"
@@ -672,7 +673,8 @@ absl::Status GrpoTrainer::SaveCheckpoint() {
   const data::IteratorPosition position = iterator_->position();
   nlohmann::json state = {{"step", step_},
                           {"iterator_epoch", position.epoch},
-                          {"iterator_offset", position.offset}};
+                          {"iterator_offset", position.offset},
+                          {"run", ResumeFingerprint()}};
   RETURN_IF_ERROR(
       WriteFileAtomically((tmp_dir / kCheckpointStateFile).string(), state.dump(2)));
   return FinishCheckpointSave(config_.out_dir);
@@ -685,6 +687,43 @@ absl::Status GrpoTrainer::CheckWeightsBeforeSave(const std::string& artifact) co
       "after step ", step_, ", tensor ", *name, " contains NaN or infinite values, so the ", artifact,
       " is not saved and earlier saves are kept; lower optimizer.lr or set "
       "optimizer.max_grad_norm"));
+}
+
+nlohmann::json GrpoTrainer::ResumeFingerprint() const {
+  // FNV-1a over the training examples in their original order: a changed data file or data
+  // seed changes it.
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto mix = [&hash](const std::string& text) {
+    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+    hash = (hash ^ 0xff) * 0x100000001b3ULL;  // a separator no UTF-8 text contains
+  };
+  for (const data::Example& example : iterator_->examples()) {
+    mix(example.question);
+    mix(example.ground_truth);
+  }
+  return {{"grpo.prompts_per_step", config_.grpo.prompts_per_step},
+          {"grpo.group_size", config_.grpo.group_size},
+          {"data.shuffle_seed", config_.data.shuffle_seed},
+          {"run.seed", config_.seed},
+          {"training examples", absl::StrCat(iterator_->size(), " examples, hash ",
+                                             absl::Hex(hash, absl::kZeroPad16))}};
+}
+
+void GrpoTrainer::WarnAboutChangedRun(const nlohmann::json& saved, const std::string& dir) const {
+  if (!IsMainRank() || !saved.is_object()) return;
+  const nlohmann::json now = ResumeFingerprint();
+  std::vector<std::string> changes;
+  for (const auto& [key, value] : now.items()) {
+    if (saved.contains(key) && saved[key] != value) {
+      changes.push_back(absl::StrCat(key, " ", saved[key].dump(), " -> ", value.dump()));
+    }
+  }
+  if (changes.empty()) return;
+  std::printf(
+      "aha: warning: resuming %s with settings that differ from the run that wrote it (%s). "
+      "The data order and sampling no longer continue that run; start a new run (new out_dir) "
+      "to train with these settings from the start\n",
+      dir.c_str(), absl::StrJoin(changes, "; ").c_str());
 }
 
 absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
@@ -708,6 +747,7 @@ absl::Status GrpoTrainer::LoadCheckpoint(const std::string& dir) {
                  dir.c_str(), static_cast<long long>(step_),
                  static_cast<long long>(config_.grpo.steps));
   }
+  WarnAboutChangedRun(state.value("run", nlohmann::json::object()), dir);
   RETURN_IF_ERROR(iterator_->Seek({state.value("iterator_epoch", int64_t{0}),
                                    state.value("iterator_offset", int64_t{0})}));
   return optimizer_->Load((fs::path(dir) / "optimizer.pt").string());

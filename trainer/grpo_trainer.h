@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 #include "base/progress.h"
 #include "data/batch_iterator.h"
 #include "data/prompt_template.h"
@@ -97,6 +98,12 @@ class GrpoTrainer {
   // off.
   void AddRolloutMetrics(const RolloutBatch& batch, StepMetrics& m);
   absl::Status LoadCheckpoint(const std::string& dir);
+  // The settings that a resumed run must share with the run that wrote its checkpoint: batch
+  // and group sizes, seeds and a hash of the training examples. Saved with each checkpoint.
+  nlohmann::json ResumeFingerprint() const;
+  // Prints a warning naming each setting of ResumeFingerprint that differs from `saved`, the
+  // one stored in the checkpoint at `dir`. Checkpoints written before it was stored have none.
+  void WarnAboutChangedRun(const nlohmann::json& saved, const std::string& dir) const;
   // All-reduces the gradients across ranks, clips them and steps the optimizer; stops the
   // run after 3 non-finite gradient norms in a row. The schedule advances after the last of
   // the step's passes.

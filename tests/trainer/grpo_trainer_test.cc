@@ -317,6 +317,38 @@ TEST_F(GrpoTrainerTest, EveryPassStepsTheOptimizer) {
 
 TEST_F(GrpoTrainerTest, ResumeGivesSameWeights) { CheckResumeMatchesStraightRun(false); }
 
+// Resuming with the same settings is silent. With a changed batch size or data file, the
+// trainer warns and names what changed, because the run no longer continues the one it resumes.
+TEST_F(GrpoTrainerTest, ResumeWithChangedSettingsWarns) {
+  auto first = LoadGrpoRunConfig(WriteConfig("changed", 1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto part1 = GrpoTrainer::Create(*first, false, nullptr);
+  ASSERT_TRUE(part1.ok()) << part1.status();
+  ASSERT_TRUE((*part1)->Run().ok());
+
+  auto resume = [&](GrpoRunConfig config) {
+    config.grpo.steps = 2;
+    testing::internal::CaptureStdout();
+    auto trainer = GrpoTrainer::Create(config, /*resume=*/true, nullptr);
+    const std::string output = testing::internal::GetCapturedStdout();
+    EXPECT_TRUE(trainer.ok()) << trainer.status();
+    return output;
+  };
+  EXPECT_EQ(resume(*first).find("warning: resuming"), std::string::npos);
+
+  GrpoRunConfig bigger = *first;
+  bigger.grpo.prompts_per_step = 3;
+  const std::string output = resume(bigger);
+  EXPECT_NE(output.find("warning: resuming"), std::string::npos) << output;
+  EXPECT_NE(output.find("grpo.prompts_per_step 4 -> 3"), std::string::npos) << output;
+  EXPECT_EQ(output.find("training examples"), std::string::npos) << output;
+
+  std::ofstream(dir_ / "prompts.jsonl", std::ios::app)
+      << "{\"question\": \"q16:\", \"answer\": \"7\", \"flat\": false}\n";
+  const std::string more_data = resume(*first);
+  EXPECT_NE(more_data.find("training examples \"16 examples"), std::string::npos) << more_data;
+}
+
 TEST_F(GrpoTrainerTest, NewRunKeepsEarlierRun) {
   auto config = LoadGrpoRunConfig(WriteConfig("again", 1));
   ASSERT_TRUE(config.ok()) << config.status();
