@@ -173,6 +173,22 @@ absl::StatusOr<torch::Dtype> ParseDtype(const std::string& name) {
   return absl::InvalidArgumentError(absl::StrCat("unknown dtype ", name));
 }
 
+// Returns the training examples' count and a hash of their text, for ResumeFingerprint.
+std::string DescribeTrainingExamples(const data::BatchIterator& iterator) {
+  // FNV-1a over the examples in their original order, so a changed data file or data seed
+  // changes it.
+  uint64_t hash = 0xcbf29ce484222325ULL;
+  const auto mix = [&hash](const std::string& text) {
+    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
+    hash = (hash ^ 0xff) * 0x100000001b3ULL;  // a separator no UTF-8 text contains
+  };
+  for (const data::Example& example : iterator.examples()) {
+    mix(example.question);
+    mix(example.ground_truth);
+  }
+  return absl::StrCat(iterator.size(), " examples, hash ", absl::Hex(hash, absl::kZeroPad16));
+}
+
 }  // namespace
 
 GrpoTrainer::GrpoTrainer(GrpoRunConfig config, Progress* progress,
@@ -267,6 +283,7 @@ absl::Status GrpoTrainer::Setup(bool resume) {
   rewards_.emplace(std::move(inputs.rewards));
   template_.emplace(std::move(inputs.prompt_template));
   iterator_.emplace(std::move(inputs.iterator));
+  training_examples_ = DescribeTrainingExamples(*iterator_);
   test_examples_ = std::move(inputs.test_examples);
   reflection_.emplace(std::move(inputs.reflection));
 
@@ -690,23 +707,11 @@ absl::Status GrpoTrainer::CheckWeightsBeforeSave(const std::string& artifact) co
 }
 
 nlohmann::json GrpoTrainer::ResumeFingerprint() const {
-  // FNV-1a over the training examples in their original order: a changed data file or data
-  // seed changes it.
-  uint64_t hash = 0xcbf29ce484222325ULL;
-  const auto mix = [&hash](const std::string& text) {
-    for (unsigned char c : text) hash = (hash ^ c) * 0x100000001b3ULL;
-    hash = (hash ^ 0xff) * 0x100000001b3ULL;  // a separator no UTF-8 text contains
-  };
-  for (const data::Example& example : iterator_->examples()) {
-    mix(example.question);
-    mix(example.ground_truth);
-  }
   return {{"grpo.prompts_per_step", config_.grpo.prompts_per_step},
           {"grpo.group_size", config_.grpo.group_size},
           {"data.shuffle_seed", config_.data.shuffle_seed},
           {"run.seed", config_.seed},
-          {"training examples", absl::StrCat(iterator_->size(), " examples, hash ",
-                                             absl::Hex(hash, absl::kZeroPad16))}};
+          {"training examples", training_examples_}};
 }
 
 void GrpoTrainer::WarnAboutChangedRun(const nlohmann::json& saved, const std::string& dir) const {

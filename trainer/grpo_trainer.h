@@ -119,6 +119,9 @@ class GrpoTrainer {
   std::optional<RewardSet> rewards_;
   std::optional<data::PromptTemplate> template_;
   std::optional<data::BatchIterator> iterator_;
+  // The training examples' count and hash, for ResumeFingerprint; the data stays the same
+  // for the whole run, so it is computed once.
+  std::string training_examples_;
   std::vector<data::Example> test_examples_;
   std::unique_ptr<Optimizer> optimizer_;
   std::optional<RunLog> log_;
