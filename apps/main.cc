@@ -89,22 +89,23 @@ void PrintUncaught(const char* command, const std::string& text) {
   const std::string name = command;
   const bool trains = name == "train" || name == "sft" || name == "pretrain" ||
                       name == "pipeline" || name == "launch";
-  const char* kept = trains ? "Checkpoints written before this point are kept. " : "";
+  const char* checkpoints_kept =
+      trains ? "Checkpoints written before this point are kept. " : "";
   if (IsOutOfMemory(text)) {
-    // Sizes from the config or the flags decide the memory a run asks for, so this is an input
-    // to change, not a fault to report.
+    // The sizes in the config or the flags set how much memory a run needs, so the user can
+    // fix this by changing them. It is not a fault to report.
     std::fprintf(stderr,
                  "aha %s: out of memory: %s\n%sLower the sizes that multiply into the "
                  "memory asked for: prompts per step, group size, new tokens and micro-batch "
                  "rows (grpo.prompts_per_step, grpo.group_size, grpo.max_new_tokens, "
                  "grpo.micro_batch_rows; --n and --max-new-tokens for generate).\n",
-                 command, text.c_str(), kept);
+                 command, text.c_str(), checkpoints_kept);
     return;
   }
   std::fprintf(stderr,
                "aha %s: stopped by an error that aha does not check for yet: %s\n"
                "%sPlease report this with the command line and the input files.\n",
-               command, text.c_str(), kept);
+               command, text.c_str(), checkpoints_kept);
 }
 
 const char* running_command = "";

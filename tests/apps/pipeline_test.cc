@@ -323,8 +323,8 @@ TEST_F(PipelineTest, SetFlagReachesEveryCommand) {
   EXPECT_NE(output.find("missing_model"), std::string::npos) << output;
 }
 
-// A size that asks for more memory than the machine has is an input to change: the message
-// says out of memory and names the sizes to lower, and generate promises no checkpoints.
+// A size that needs more memory than the machine has is an input to change. The message
+// reports out of memory and names the sizes to lower, and generate mentions no checkpoints.
 TEST_F(PipelineTest, OutOfMemoryNamesTheSizes) {
 #if !defined(AHA_BINARY) || !defined(AHA_SOURCE_DIR)
   GTEST_SKIP() << "the aha binary is not built in this configuration";
